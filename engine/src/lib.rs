@@ -1,0 +1,28 @@
+//! synthfeat's engine: labelled samples, datasets and the headless renderer.
+//!
+//! - [`Sample`]: one rendered view with RGB, planar depth, camera-frame normals,
+//!   instance ids, instance contours, intrinsics and pose.
+//! - [`contour`]: the contour map derived from instance ids and depth.
+//! - [`dataset`]: WebDataset shards (or unpacked folders) plus `manifest.json`,
+//!   written atomically and read back bit-exactly.
+//! - [`plan`]: which scene and view each sample index is, and which shard holds it.
+//! - `render` (cargo feature `render`): the Bevy renderer, [`stream`] and [`generate`].
+
+pub mod contour;
+pub mod dataset;
+pub mod plan;
+pub mod sample;
+
+#[cfg(feature = "render")]
+pub mod render;
+
+#[cfg(feature = "render")]
+pub mod generate;
+
+#[cfg(feature = "render")]
+pub use render::{RenderError, RenderSettings, SampleStream, stream};
+
+pub use sample::{InstanceInfo, Intrinsics, Sample, SampleMeta};
+
+/// Version of synthfeat written into every sample's metadata and the manifest.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,281 @@
+//! The headless Bevy renderer (cargo feature `render`).
+//!
+//! One plugin per concern: [`label`] (the label material), [`readback`] (the
+//! render-world GPU→CPU copy, tagged per frame), [`driver`] (the main-world
+//! frame driver), [`scene`] (spec → entities with shared assets) and [`app`].
+//! [`render`] runs the app on its own thread and hands samples over a bounded
+//! channel; dropping the [`SampleStream`] shuts Bevy down.
+
+mod app;
+pub mod assemble;
+mod driver;
+mod label;
+mod readback;
+mod scene;
+mod warmup;
+
+use crossbeam_channel::Receiver;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::plan::{FrameId, Plan};
+use crate::sample::Sample;
+use scenes::{Config, SceneSpec};
+
+/// Renderer errors.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// No GPU adapter, not even a software one.
+    #[error(
+        "no GPU adapter found (Vulkan). On a machine without a GPU install Mesa's software \
+         Vulkan driver lavapipe: `apt-get install mesa-vulkan-drivers` (Debian/Ubuntu). {detail}"
+    )]
+    NoAdapter {
+        /// What was tried.
+        detail: String,
+    },
+    /// A setting is out of range.
+    #[error("invalid render setting `{field}`: {message}")]
+    InvalidSettings {
+        /// The setting.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A frame never rendered completely.
+    #[error("frame {key} did not render completely after {attempts} attempts")]
+    Stalled {
+        /// Key of the frame (or `warm-up`).
+        key: String,
+        /// Frames tried.
+        attempts: u32,
+    },
+    /// The render thread panicked.
+    #[error("the render thread crashed: {0}")]
+    Crashed(String),
+}
+
+/// How to render.
+#[derive(Clone, Debug)]
+pub struct RenderSettings {
+    /// Image width, pixels.
+    pub width: u32,
+    /// Image height, pixels.
+    pub height: u32,
+    /// Render the label pass (depth, normal, instance, contour); false for RGB only.
+    pub labels: bool,
+    /// Side of the shadow maps, texels.
+    pub shadow_map_size: u32,
+    /// Relative depth jump that marks a contour.
+    pub contour_depth_threshold: f32,
+    /// Samples the output channel holds before the renderer waits.
+    pub channel_capacity: usize,
+    /// Tries per frame before giving up.
+    pub max_attempts: u32,
+    /// Longest time the pipelines may take to become ready.
+    pub warmup_limit: Duration,
+}
+
+impl RenderSettings {
+    /// Square images of `size` pixels with all labels, quality from `config`.
+    pub fn new(size: u32, config: &Config) -> Self {
+        RenderSettings {
+            width: size,
+            height: size,
+            labels: true,
+            shadow_map_size: config.render.shadow_map_size,
+            contour_depth_threshold: config.render.contour_depth_threshold,
+            channel_capacity: 8,
+            max_attempts: 30,
+            warmup_limit: Duration::from_secs(300),
+        }
+    }
+
+    fn validate(&self) -> Result<(), RenderError> {
+        for (field, v) in [("width", self.width), ("height", self.height)] {
+            if v == 0 || v > 8192 {
+                return Err(RenderError::InvalidSettings {
+                    field,
+                    message: format!("must be in 1..=8192, got {v}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What to render: frames in order, and the scene each one shows.
+pub struct RenderJob {
+    /// Render settings.
+    pub settings: RenderSettings,
+    /// Hash of the generation config, for the metadata.
+    pub config_hash: String,
+    /// Frames, in the order samples come out.
+    pub frames: Box<dyn Iterator<Item = FrameId> + Send>,
+    /// The scene a frame shows (a pure function of the frame).
+    pub scene_of: Box<dyn Fn(&FrameId) -> SceneSpec + Send + Sync>,
+}
+
+impl RenderJob {
+    /// Frames `indices` of a generated run: scenes from `config` and `plan`.
+    pub fn generated(
+        config: Config,
+        plan: Plan,
+        settings: RenderSettings,
+        indices: impl Iterator<Item = u64> + Send + 'static,
+    ) -> Self {
+        let views = plan.views;
+        let config_hash = config.hash_hex();
+        RenderJob {
+            settings,
+            config_hash,
+            frames: Box::new(indices.map(move |i| plan.frame(i))),
+            scene_of: Box::new(move |f| scenes::generate(&config, f.scene_seed, views)),
+        }
+    }
+
+    /// Every view of each given scene, in order; `scene_seed` of frame = scene position.
+    pub fn specs(specs: Vec<SceneSpec>, settings: RenderSettings) -> Self {
+        let frames: Vec<FrameId> = specs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| (0..s.views.len() as u32).map(move |v| (i as u64, v)))
+            .enumerate()
+            .map(|(index, (scene, view))| FrameId {
+                index: index as u64,
+                scene_seed: scene,
+                view,
+            })
+            .collect();
+        RenderJob {
+            settings,
+            config_hash: "custom".to_string(),
+            frames: Box::new(frames.into_iter()),
+            scene_of: Box::new(move |f| specs[f.scene_seed as usize].clone()),
+        }
+    }
+}
+
+/// Samples coming from the render thread. Dropping it stops and joins the renderer.
+pub struct SampleStream {
+    rx: Option<Receiver<Result<Sample, RenderError>>>,
+    thread: Option<JoinHandle<()>>,
+    adapter: String,
+}
+
+impl SampleStream {
+    /// Name of the GPU adapter found before start-up.
+    pub fn adapter(&self) -> &str {
+        &self.adapter
+    }
+
+    fn join(&mut self) -> Option<RenderError> {
+        let t = self.thread.take()?;
+        match t.join() {
+            Ok(()) => None,
+            Err(payload) => {
+                let msg = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".to_string());
+                Some(RenderError::Crashed(msg))
+            }
+        }
+    }
+}
+
+impl Iterator for SampleStream {
+    type Item = Result<Sample, RenderError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rx = self.rx.as_ref()?;
+        match rx.recv() {
+            Ok(item) => Some(item),
+            Err(_) => {
+                self.rx = None;
+                self.join().map(Err)
+            }
+        }
+    }
+}
+
+impl Drop for SampleStream {
+    fn drop(&mut self) {
+        // Closing the channel makes the driver send AppExit; then wait for Bevy to stop.
+        self.rx = None;
+        let _ = self.join();
+    }
+}
+
+/// Looks for a GPU adapter the way the renderer will (honours `WGPU_ADAPTER_NAME`).
+pub fn probe_adapter() -> Result<String, RenderError> {
+    let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    let backends = desc.backends;
+    let instance = wgpu::Instance::new(desc);
+    let adapters = bevy::tasks::block_on(instance.enumerate_adapters(backends));
+    let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
+    let wanted = std::env::var("WGPU_ADAPTER_NAME")
+        .ok()
+        .map(|s| s.to_lowercase());
+    let chosen = match &wanted {
+        Some(name) => infos.iter().find(|i| i.name.to_lowercase().contains(name)),
+        None => infos.first(),
+    };
+    match chosen {
+        Some(info) => Ok(format!(
+            "{} ({:?}, {:?})",
+            info.name, info.backend, info.device_type
+        )),
+        None => Err(RenderError::NoAdapter {
+            detail: match wanted {
+                Some(name) => format!(
+                    "WGPU_ADAPTER_NAME={name} matched none of: [{}]",
+                    infos
+                        .iter()
+                        .map(|i| i.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => "wgpu enumerated no adapter.".to_string(),
+            },
+        }),
+    }
+}
+
+/// Starts rendering `job` on its own thread and returns its samples.
+pub fn render(job: RenderJob) -> Result<SampleStream, RenderError> {
+    job.settings.validate()?;
+    let adapter = probe_adapter()?;
+    let (tx, rx) = crossbeam_channel::bounded(job.settings.channel_capacity.max(1));
+    let s = job.settings.clone();
+    let warm = warmup::warmup_scene();
+    let thread = std::thread::Builder::new()
+        .name("synthfeat-render".to_string())
+        .spawn(move || {
+            let driver = driver::Driver::new(job, tx, warm);
+            app::build_app(driver, s.width, s.height, s.labels, s.shadow_map_size).run();
+        })
+        .map_err(|e| RenderError::Crashed(e.to_string()))?;
+    Ok(SampleStream {
+        rx: Some(rx),
+        thread: Some(thread),
+        adapter,
+    })
+}
+
+/// An endless stream of labelled frames of run `seed`: `views` views per scene.
+pub fn stream(
+    config: Config,
+    seed: u64,
+    views: u32,
+    settings: RenderSettings,
+) -> Result<SampleStream, RenderError> {
+    let plan = Plan {
+        seed,
+        views: views.max(1),
+        count: u64::MAX,
+        shard_size: u64::MAX,
+    };
+    render(RenderJob::generated(config, plan, settings, 0..u64::MAX))
+}

@@ -1,0 +1,357 @@
+//! Main-world frame driver: picks the next frame, sets up its scene and
+//! cameras, tags it, and turns tagged read-backs into ordered samples.
+
+use bevy::camera::Projection;
+use bevy::prelude::*;
+use crossbeam_channel::Sender;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::assemble::{assemble, label_complete};
+use super::label::LabelMaterial;
+use super::readback::{FrameTag, Readback, ReadbackReceiver};
+use super::scene::{SceneAssets, SpawnCtx, spawn_scene};
+use super::{RenderError, RenderJob};
+use crate::plan::FrameId;
+use crate::sample::Sample;
+use scenes::SceneSpec;
+
+/// Marks the RGB camera.
+#[derive(Component)]
+pub struct RgbCamera;
+
+/// Marks the label camera.
+#[derive(Component)]
+pub struct LabelCamera;
+
+/// What a tag was issued for.
+#[derive(Clone, Copy)]
+enum Issued {
+    Warmup,
+    Frame(FrameId),
+}
+
+/// The frame driver's state.
+#[derive(Resource)]
+pub struct Driver {
+    frames: Mutex<Box<dyn Iterator<Item = FrameId> + Send>>,
+    scene_of: Box<dyn Fn(&FrameId) -> SceneSpec + Send + Sync>,
+    out: Sender<Result<Sample, RenderError>>,
+    width: u32,
+    height: u32,
+    labels: bool,
+    contour_threshold: f32,
+    config_hash: String,
+    max_attempts: u32,
+    warmup_limit: Duration,
+    /// Frames to render next, in order (re-rendered ones go back to the front).
+    upcoming: VecDeque<FrameId>,
+    /// Indices in the order they must be emitted.
+    order: VecDeque<u64>,
+    /// Accepted samples waiting for their turn.
+    ready: BTreeMap<u64, Sample>,
+    /// Tags in flight.
+    tags: HashMap<u64, Issued>,
+    next_tag: u64,
+    attempts: HashMap<u64, u32>,
+    exhausted: bool,
+    /// The scene on screen: its seed, spec and root entity.
+    current: Option<(u64, SceneSpec, Entity)>,
+    warm: bool,
+    warm_since: Option<Instant>,
+    warm_previous: Option<Vec<u8>>,
+    warm_spec: SceneSpec,
+    finished: bool,
+}
+
+impl Driver {
+    /// A driver for `job`, warming up on `warm_spec` first.
+    pub fn new(
+        job: RenderJob,
+        out: Sender<Result<Sample, RenderError>>,
+        warm_spec: SceneSpec,
+    ) -> Self {
+        let s = &job.settings;
+        Driver {
+            width: s.width,
+            height: s.height,
+            labels: s.labels,
+            contour_threshold: s.contour_depth_threshold,
+            max_attempts: s.max_attempts,
+            warmup_limit: s.warmup_limit,
+            config_hash: job.config_hash,
+            frames: Mutex::new(job.frames),
+            scene_of: job.scene_of,
+            out,
+            upcoming: VecDeque::new(),
+            order: VecDeque::new(),
+            ready: BTreeMap::new(),
+            tags: HashMap::new(),
+            next_tag: 0,
+            attempts: HashMap::new(),
+            exhausted: false,
+            current: None,
+            warm: false,
+            warm_since: None,
+            warm_previous: None,
+            warm_spec,
+            finished: false,
+        }
+    }
+
+    fn fail(&mut self, e: RenderError) {
+        let _ = self.out.send(Err(e));
+        self.finished = true;
+    }
+
+    /// Handles one read-back.
+    fn receive(&mut self, rb: Readback) {
+        let Some(issued) = self.tags.remove(&rb.tag) else {
+            return;
+        };
+        match issued {
+            Issued::Warmup => {
+                let complete = rb.label.as_deref().is_none_or(label_complete);
+                let stable = self.warm_previous.as_deref() == Some(rb.rgba.as_slice());
+                if complete && stable {
+                    self.warm = true;
+                } else {
+                    self.warm_previous = Some(rb.rgba);
+                }
+            }
+            Issued::Frame(frame) => {
+                if self.ready.contains_key(&frame.index) || !self.order.contains(&frame.index) {
+                    return; // A duplicate of an accepted frame.
+                }
+                if !rb.label.as_deref().is_none_or(label_complete) {
+                    let n = {
+                        let n = self.attempts.entry(frame.index).or_insert(0);
+                        *n += 1;
+                        *n
+                    };
+                    if n >= self.max_attempts {
+                        self.fail(RenderError::Stalled {
+                            key: frame.key(),
+                            attempts: n,
+                        });
+                        return;
+                    }
+                    self.rewind(frame);
+                    return;
+                }
+                let spec = match &self.current {
+                    Some((seed, spec, _)) if *seed == frame.scene_seed => spec.clone(),
+                    _ => (self.scene_of)(&frame),
+                };
+                let sample = assemble(
+                    &frame,
+                    &spec,
+                    self.width,
+                    self.height,
+                    &rb.rgba,
+                    rb.label.as_deref(),
+                    self.contour_threshold,
+                    &self.config_hash,
+                );
+                self.attempts.remove(&frame.index);
+                self.ready.insert(frame.index, sample);
+            }
+        }
+    }
+
+    /// Puts `frame` and every later frame not yet accepted back in front of the queue.
+    fn rewind(&mut self, frame: FrameId) {
+        let mut again: Vec<FrameId> = self
+            .tags
+            .values()
+            .filter_map(|i| match i {
+                Issued::Frame(f)
+                    if f.index >= frame.index && !self.ready.contains_key(&f.index) =>
+                {
+                    Some(*f)
+                }
+                _ => None,
+            })
+            .collect();
+        again.push(frame);
+        again.sort_by_key(|f| f.index);
+        again.dedup_by_key(|f| f.index);
+        for f in again.into_iter().rev() {
+            if !self.upcoming.iter().any(|u| u.index == f.index) {
+                self.upcoming.push_front(f);
+            }
+        }
+    }
+
+    /// Frames whose read-back never came (a failed map) are rendered again.
+    fn expire_lost(&mut self) {
+        const LOST_AFTER: u64 = 16;
+        let lost: Vec<(u64, Issued)> = self
+            .tags
+            .iter()
+            .filter(|(t, _)| **t + LOST_AFTER < self.next_tag)
+            .map(|(t, i)| (*t, *i))
+            .collect();
+        for (t, issued) in lost {
+            self.tags.remove(&t);
+            if let Issued::Frame(f) = issued
+                && !self.ready.contains_key(&f.index)
+                && self.order.contains(&f.index)
+            {
+                self.rewind(f);
+            }
+        }
+    }
+
+    /// Sends accepted samples in order; false once the receiver is gone.
+    fn emit(&mut self) -> bool {
+        while let Some(&next) = self.order.front() {
+            let Some(sample) = self.ready.remove(&next) else {
+                break;
+            };
+            self.order.pop_front();
+            if self.out.send(Ok(sample)).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The next frame to render, pulling from the source when the queue is empty.
+    fn next_frame(&mut self) -> Option<FrameId> {
+        if self.upcoming.is_empty() && !self.exhausted {
+            let next = self.frames.lock().ok().and_then(|mut it| it.next());
+            match next {
+                Some(f) => {
+                    self.order.push_back(f.index);
+                    self.upcoming.push_back(f);
+                }
+                None => self.exhausted = true,
+            }
+        }
+        self.upcoming.pop_front()
+    }
+}
+
+/// Places both cameras at a view of `spec`.
+fn aim(
+    cameras: &mut Query<
+        (&mut Transform, &mut Projection),
+        Or<(With<RgbCamera>, With<LabelCamera>)>,
+    >,
+    spec: &SceneSpec,
+    view: usize,
+    aspect: f32,
+) {
+    let Some(v) = spec.views.get(view) else {
+        return;
+    };
+    let m = v.world_from_camera();
+    let col = |c: usize| Vec3::new(m[0][c] as f32, m[1][c] as f32, m[2][c] as f32);
+    // Bevy's camera looks along its local -z with +y up: x = right, y = -down, z = -forward.
+    let rotation = Quat::from_mat3(&Mat3::from_cols(col(0), -col(1), -col(2))).normalize();
+    let transform = Transform {
+        translation: col(3),
+        rotation,
+        scale: Vec3::ONE,
+    };
+    for (mut t, mut p) in cameras.iter_mut() {
+        *t = transform;
+        *p = Projection::Perspective(PerspectiveProjection {
+            fov: v.vfov_deg.to_radians(),
+            aspect_ratio: aspect,
+            near: v.near,
+            far: v.far,
+            ..default()
+        });
+    }
+}
+
+/// One main-world step: collect read-backs, emit samples, set up the next frame.
+#[allow(clippy::too_many_arguments)]
+pub fn drive(
+    mut driver: ResMut<Driver>,
+    receiver: Res<ReadbackReceiver>,
+    mut tag: ResMut<FrameTag>,
+    mut exit: MessageWriter<AppExit>,
+    commands: Commands,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut images: ResMut<Assets<Image>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut labels: ResMut<Assets<LabelMaterial>>,
+    mut cache: ResMut<SceneAssets>,
+    mut ambient: ResMut<GlobalAmbientLight>,
+    mut cameras: Query<(&mut Transform, &mut Projection), Or<(With<RgbCamera>, With<LabelCamera>)>>,
+) {
+    let d = &mut *driver;
+    if d.finished {
+        exit.write(AppExit::Success);
+        tag.0 = None;
+        return;
+    }
+    while let Ok(rb) = receiver.0.try_recv() {
+        d.receive(rb);
+        if d.finished {
+            return;
+        }
+    }
+    d.expire_lost();
+    if !d.emit() {
+        d.finished = true;
+        exit.write(AppExit::Success);
+        return;
+    }
+    let mut ctx = SpawnCtx {
+        commands,
+        meshes: &mut meshes,
+        images: &mut images,
+        materials: &mut materials,
+        labels: &mut labels,
+        cache: &mut cache,
+    };
+    let aspect = d.width as f32 / d.height as f32;
+    if !d.warm {
+        let since = *d.warm_since.get_or_insert_with(Instant::now);
+        if since.elapsed() > d.warmup_limit {
+            d.fail(RenderError::Stalled {
+                key: "warm-up".to_string(),
+                attempts: d.next_tag as u32,
+            });
+            return;
+        }
+        if d.current.is_none() {
+            let root = spawn_scene(&mut ctx, &d.warm_spec, d.labels, &mut ambient);
+            d.current = Some((u64::MAX, d.warm_spec.clone(), root));
+            aim(&mut cameras, &d.warm_spec, 0, aspect);
+        }
+        let t = d.next_tag;
+        d.next_tag += 1;
+        d.tags.insert(t, Issued::Warmup);
+        tag.0 = Some(t);
+        return;
+    }
+    let Some(frame) = d.next_frame() else {
+        tag.0 = None;
+        if d.exhausted && d.order.is_empty() {
+            d.finished = true;
+            exit.write(AppExit::Success);
+        }
+        return;
+    };
+    if d.current.as_ref().map(|c| c.0) != Some(frame.scene_seed) {
+        if let Some((_, _, root)) = d.current.take() {
+            ctx.commands.entity(root).despawn();
+        }
+        let spec = (d.scene_of)(&frame);
+        let root = spawn_scene(&mut ctx, &spec, d.labels, &mut ambient);
+        d.current = Some((frame.scene_seed, spec, root));
+    }
+    if let Some((_, spec, _)) = &d.current {
+        aim(&mut cameras, spec, frame.view as usize, aspect);
+    }
+    let t = d.next_tag;
+    d.next_tag += 1;
+    d.tags.insert(t, Issued::Frame(frame));
+    tag.0 = Some(t);
+}

@@ -1,0 +1,330 @@
+//! Turning a `SceneSpec` into Bevy entities, reusing meshes, textures and label
+//! materials across scenes.
+
+use bevy::asset::RenderAssetUsages;
+use bevy::camera::visibility::RenderLayers;
+use bevy::image::{ImageAddressMode, ImageSampler, ImageSamplerDescriptor};
+use bevy::light::{CascadeShadowConfigBuilder, NotShadowCaster, NotShadowReceiver};
+use bevy::math::primitives::{Capsule3d, Cone, Cuboid, Cylinder, Sphere, Torus};
+use bevy::prelude::*;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+use std::collections::HashMap;
+
+use super::label::LabelMaterial;
+use scenes::{LightKind, Pattern, Primitive, SceneSpec};
+
+/// Render layer of the label twins and the label camera.
+pub const LABEL_LAYER: usize = 1;
+
+/// Meshes, textures and label materials shared by every scene.
+#[derive(Resource, Default)]
+pub struct SceneAssets {
+    meshes: HashMap<MeshKey, Handle<Mesh>>,
+    textures: HashMap<(Pattern, u32, u32), Handle<Image>>,
+    labels: HashMap<u16, Handle<LabelMaterial>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum MeshKey {
+    Cube,
+    Sphere,
+    Cylinder,
+    Cone,
+    /// Capsule with half length / radius in quarter steps.
+    Capsule(u32),
+    /// Torus with minor / major radius in steps of 1/40.
+    Torus(u32),
+}
+
+/// Unit mesh for a primitive and the scale that sizes it.
+fn mesh_key(p: &Primitive) -> (MeshKey, Vec3) {
+    match *p {
+        Primitive::Box { size } => (MeshKey::Cube, Vec3::from(size)),
+        Primitive::Sphere { radius } => (MeshKey::Sphere, Vec3::splat(radius)),
+        Primitive::Cylinder { radius, height } => {
+            (MeshKey::Cylinder, Vec3::new(radius, height, radius))
+        }
+        Primitive::Cone { radius, height } => (MeshKey::Cone, Vec3::new(radius, height, radius)),
+        Primitive::Capsule { radius, length } => {
+            let q = ((length / 2.0 / radius.max(1e-6)) * 4.0)
+                .round()
+                .clamp(0.0, 400.0) as u32;
+            (MeshKey::Capsule(q), Vec3::splat(radius))
+        }
+        Primitive::Torus {
+            major_radius,
+            minor_radius,
+        } => {
+            let q = ((minor_radius / major_radius.max(1e-6)) * 40.0)
+                .round()
+                .clamp(1.0, 39.0) as u32;
+            (MeshKey::Torus(q), Vec3::splat(major_radius))
+        }
+    }
+}
+
+fn build_mesh(key: MeshKey) -> Mesh {
+    match key {
+        MeshKey::Cube => Cuboid::new(1.0, 1.0, 1.0).into(),
+        MeshKey::Sphere => Sphere::new(1.0).mesh().uv(48, 24),
+        MeshKey::Cylinder => Cylinder::new(1.0, 1.0).mesh().resolution(40).into(),
+        MeshKey::Cone => Cone {
+            radius: 1.0,
+            height: 1.0,
+        }
+        .mesh()
+        .resolution(40)
+        .into(),
+        MeshKey::Capsule(q) => Capsule3d::new(1.0, q as f32 / 4.0 * 2.0)
+            .mesh()
+            .longitudes(32)
+            .latitudes(16)
+            .into(),
+        MeshKey::Torus(q) => Torus::new(1.0 - q as f32 / 40.0, 1.0 + q as f32 / 40.0)
+            .mesh()
+            .minor_resolution(20)
+            .major_resolution(40)
+            .into(),
+    }
+}
+
+/// Grey modulation image of a pattern: values in `[1 - contrast, 1]`.
+fn pattern_image(pattern: Pattern, frequency: u32, contrast_tenths: u32) -> Image {
+    const SIZE: u32 = 128;
+    let contrast = contrast_tenths as f32 / 10.0;
+    let f = frequency.max(1) as f32;
+    let mut data = Vec::with_capacity((SIZE * SIZE * 4) as usize);
+    for y in 0..SIZE {
+        for x in 0..SIZE {
+            let (u, v) = (
+                (x as f32 + 0.5) / SIZE as f32,
+                (y as f32 + 0.5) / SIZE as f32,
+            );
+            let t = match pattern {
+                Pattern::Plain => 0.0,
+                Pattern::Stripes => ((u * f).fract() < 0.5) as u32 as f32,
+                Pattern::Checker => (((u * f).floor() + (v * f).floor()) as i64 % 2) as f32,
+                Pattern::Noise => value_noise(u * f, v * f, frequency),
+            };
+            let g = ((1.0 - contrast * t) * 255.0).round() as u8;
+            data.extend_from_slice(&[g, g, g, 255]);
+        }
+    }
+    let mut image = Image::new(
+        Extent3d {
+            width: SIZE,
+            height: SIZE,
+            depth_or_array_layers: 1,
+        },
+        TextureDimension::D2,
+        data,
+        TextureFormat::Rgba8Unorm,
+        RenderAssetUsages::RENDER_WORLD,
+    );
+    image.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor {
+        address_mode_u: ImageAddressMode::Repeat,
+        address_mode_v: ImageAddressMode::Repeat,
+        ..ImageSamplerDescriptor::linear()
+    });
+    image
+}
+
+/// Tileable smooth value noise on a `period × period` lattice, in `[0, 1]`.
+fn value_noise(x: f32, y: f32, period: u32) -> f32 {
+    let p = period.max(1) as i64;
+    let lattice = |i: i64, j: i64| {
+        let (i, j) = (i.rem_euclid(p) as u64, j.rem_euclid(p) as u64);
+        let mut h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ j.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        h ^= h >> 29;
+        h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        h ^= h >> 32;
+        (h & 0xFFFF) as f32 / 65535.0
+    };
+    let (xi, yi) = (x.floor() as i64, y.floor() as i64);
+    let (fx, fy) = (x - x.floor(), y - y.floor());
+    let s = |t: f32| t * t * (3.0 - 2.0 * t);
+    let (sx, sy) = (s(fx), s(fy));
+    let a = lattice(xi, yi) * (1.0 - sx) + lattice(xi + 1, yi) * sx;
+    let b = lattice(xi, yi + 1) * (1.0 - sx) + lattice(xi + 1, yi + 1) * sx;
+    a * (1.0 - sy) + b * sy
+}
+
+/// What a spawn needs to touch.
+pub struct SpawnCtx<'a> {
+    pub commands: Commands<'a, 'a>,
+    pub meshes: &'a mut Assets<Mesh>,
+    pub images: &'a mut Assets<Image>,
+    pub materials: &'a mut Assets<StandardMaterial>,
+    pub labels: &'a mut Assets<LabelMaterial>,
+    pub cache: &'a mut SceneAssets,
+}
+
+fn to_transform(t: &scenes::Transform) -> Transform {
+    Transform {
+        translation: Vec3::from(t.translation),
+        rotation: Quat::from_array(t.rotation).normalize(),
+        scale: Vec3::from(t.scale),
+    }
+}
+
+/// Spawns every object and light of `spec` under one root entity and returns it.
+/// With `with_labels`, each part gets a label twin on [`LABEL_LAYER`].
+pub fn spawn_scene(
+    ctx: &mut SpawnCtx,
+    spec: &SceneSpec,
+    with_labels: bool,
+    ambient: &mut GlobalAmbientLight,
+) -> Entity {
+    ambient.brightness = spec.ambient_brightness;
+    ambient.color = Color::WHITE;
+    let root = ctx
+        .commands
+        .spawn((Transform::IDENTITY, Visibility::Visible))
+        .id();
+    for object in &spec.objects {
+        let parent = ctx
+            .commands
+            .spawn((
+                to_transform(&object.world_from_object),
+                Visibility::Inherited,
+                ChildOf(root),
+            ))
+            .id();
+        let label = with_labels.then(|| {
+            ctx.cache
+                .labels
+                .entry(object.instance_id)
+                .or_insert_with(|| ctx.labels.add(LabelMaterial::new(object.instance_id)))
+                .clone()
+        });
+        for part in &object.parts {
+            let (key, scale) = mesh_key(&part.primitive);
+            let mesh = ctx
+                .cache
+                .meshes
+                .entry(key)
+                .or_insert_with(|| ctx.meshes.add(build_mesh(key)))
+                .clone();
+            let mut transform = to_transform(&part.object_from_part);
+            transform.scale *= scale;
+            let m = &part.material;
+            let tex_key = (
+                m.texture.pattern,
+                m.texture.frequency,
+                (m.texture.contrast * 10.0).round().clamp(0.0, 10.0) as u32,
+            );
+            let tex_key = if tex_key.0 == Pattern::Plain || tex_key.2 == 0 {
+                (Pattern::Plain, 1, 0)
+            } else {
+                tex_key
+            };
+            let texture = ctx
+                .cache
+                .textures
+                .entry(tex_key)
+                .or_insert_with(|| {
+                    ctx.images
+                        .add(pattern_image(tex_key.0, tex_key.1, tex_key.2))
+                })
+                .clone();
+            let material = ctx.materials.add(StandardMaterial {
+                base_color: Color::LinearRgba(LinearRgba::rgb(
+                    m.base_color[0],
+                    m.base_color[1],
+                    m.base_color[2],
+                )),
+                base_color_texture: Some(texture),
+                perceptual_roughness: m.roughness,
+                metallic: m.metallic,
+                ..default()
+            });
+            ctx.commands.spawn((
+                Mesh3d(mesh.clone()),
+                MeshMaterial3d(material),
+                transform,
+                ChildOf(parent),
+            ));
+            if let Some(label) = &label {
+                ctx.commands.spawn((
+                    Mesh3d(mesh),
+                    MeshMaterial3d(label.clone()),
+                    transform,
+                    RenderLayers::layer(LABEL_LAYER),
+                    NotShadowCaster,
+                    NotShadowReceiver,
+                    ChildOf(parent),
+                ));
+            }
+        }
+    }
+    let far = (spec.room.width.powi(2) + spec.room.depth.powi(2) + spec.room.height.powi(2)).sqrt();
+    for light in &spec.lights {
+        let color = Color::LinearRgba(LinearRgba::rgb(
+            light.color[0],
+            light.color[1],
+            light.color[2],
+        ));
+        match &light.kind {
+            LightKind::Point { position, range } => {
+                ctx.commands.spawn((
+                    PointLight {
+                        color,
+                        intensity: light.intensity,
+                        range: *range,
+                        shadow_maps_enabled: light.shadows,
+                        ..default()
+                    },
+                    Transform::from_translation(Vec3::from(*position)),
+                    ChildOf(root),
+                ));
+            }
+            LightKind::Spot {
+                position,
+                target,
+                outer_angle_deg,
+                range,
+            } => {
+                let outer = outer_angle_deg.to_radians();
+                ctx.commands.spawn((
+                    SpotLight {
+                        color,
+                        intensity: light.intensity,
+                        range: *range,
+                        outer_angle: outer,
+                        inner_angle: outer * 0.8,
+                        shadow_maps_enabled: light.shadows,
+                        ..default()
+                    },
+                    Transform::from_translation(Vec3::from(*position))
+                        .looking_at(Vec3::from(*target), Vec3::Y),
+                    ChildOf(root),
+                ));
+            }
+            LightKind::Directional { direction } => {
+                let dir = Vec3::from(*direction).normalize_or(Vec3::NEG_Y);
+                let up = if dir.abs_diff_eq(Vec3::NEG_Y, 1e-3) {
+                    Vec3::Z
+                } else {
+                    Vec3::Y
+                };
+                ctx.commands.spawn((
+                    DirectionalLight {
+                        color,
+                        illuminance: light.intensity,
+                        shadow_maps_enabled: light.shadows,
+                        ..default()
+                    },
+                    CascadeShadowConfigBuilder {
+                        num_cascades: 1,
+                        maximum_distance: far + 1.0,
+                        ..default()
+                    }
+                    .build(),
+                    Transform::from_translation(-dir).looking_at(Vec3::ZERO, up),
+                    ChildOf(root),
+                ));
+            }
+        }
+    }
+    root
+}

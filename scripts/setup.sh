@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One-time machine set-up: the Vulkan loader and, where no Vulkan driver is
+# installed, Mesa's software driver lavapipe. Idempotent; run as root (or with sudo).
+set -euo pipefail
+
+have_icd() { ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; }
+
+if ! have_icd || ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
+  echo "setup: installing the Vulkan loader and Mesa's software Vulkan driver (mesa-vulkan-drivers)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    libvulkan1 mesa-vulkan-drivers >/dev/null
+fi
+
+# Mesa warns when XDG_RUNTIME_DIR is unset or not a private folder; give it one.
+if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
+  mkdir -p -m 0700 /tmp/synthfeat-xdg-$(id -u)
+fi
+echo "setup: ok"

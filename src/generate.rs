@@ -1,0 +1,209 @@
+//! `synthfeat generate` and `synthfeat scene`.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+use engine::dataset::Layout;
+use engine::plan::Plan;
+use scenes::Config;
+
+/// Shard storage on disk.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LayoutArg {
+    /// WebDataset `.tar` shards.
+    Tar,
+    /// The same files unpacked, one folder per shard.
+    Dir,
+}
+
+/// Options shared by commands that build scenes.
+#[derive(Args, Clone)]
+pub struct SceneConfigArgs {
+    /// Scene randomisation config (TOML); unset keys keep their defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+impl SceneConfigArgs {
+    /// The config file, or the built-in defaults.
+    pub fn load(&self) -> Result<Config> {
+        match &self.config {
+            Some(path) => Ok(Config::from_file(path)?),
+            None => Ok(Config::default()),
+        }
+    }
+}
+
+/// `synthfeat generate` options.
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// Output folder (created; rerun the same command to resume).
+    #[arg(long, required_unless_present = "print_default_config")]
+    out: Option<PathBuf>,
+    /// Number of samples (views) in the whole run.
+    #[arg(long, default_value_t = 64)]
+    count: u64,
+    /// Image width and height, pixels.
+    #[arg(long, default_value_t = 256)]
+    size: u32,
+    /// Views rendered per scene.
+    #[arg(long, default_value_t = 4)]
+    views: u32,
+    /// Base seed of the run.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Samples per shard.
+    #[arg(long, default_value_t = 256)]
+    shard_size: u64,
+    #[command(flatten)]
+    scene: SceneConfigArgs,
+    /// Shard storage.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Tar)]
+    layout: LayoutArg,
+    /// This job's index among --num-shards jobs (e.g. a Kubernetes or Slurm array index).
+    #[arg(long, default_value_t = 0)]
+    shard_index: u64,
+    /// Number of jobs sharing the run; job I writes shards I, I+K, I+2K, …
+    #[arg(long, default_value_t = 1)]
+    num_shards: u64,
+    /// PNG encoder threads.
+    #[arg(long, default_value_t = 2)]
+    encode_threads: usize,
+    /// Print the built-in scene config (TOML) and exit.
+    #[arg(long)]
+    print_default_config: bool,
+    /// Testing hook: stop after N samples, leaving the current shard unfinished.
+    #[arg(long, hide = true)]
+    abort_after: Option<u64>,
+}
+
+fn check_args(a: &GenerateArgs) -> Result<()> {
+    if a.count == 0 {
+        bail!("--count must be at least 1");
+    }
+    if a.size == 0 || a.size > 4096 {
+        bail!("--size must be in 1..=4096, got {}", a.size);
+    }
+    if a.views == 0 || a.views > 256 {
+        bail!("--views must be in 1..=256, got {}", a.views);
+    }
+    if a.shard_size == 0 {
+        bail!("--shard-size must be at least 1");
+    }
+    if a.num_shards == 0 {
+        bail!("--num-shards must be at least 1");
+    }
+    if a.shard_index >= a.num_shards {
+        bail!(
+            "--shard-index {} must be below --num-shards {}",
+            a.shard_index,
+            a.num_shards
+        );
+    }
+    Ok(())
+}
+
+/// Runs `synthfeat generate`.
+pub fn run(a: GenerateArgs) -> Result<()> {
+    if a.print_default_config {
+        print!("{}", Config::default().to_toml());
+        return Ok(());
+    }
+    check_args(&a)?;
+    let config = a.scene.load()?;
+    let Some(out) = a.out.clone() else {
+        bail!("--out is required")
+    };
+    let plan = Plan {
+        seed: a.seed,
+        views: a.views,
+        count: a.count,
+        shard_size: a.shard_size,
+    };
+    let settings = engine::RenderSettings::new(a.size, &config);
+    let opts = engine::generate::GenerateOptions {
+        out: out.clone(),
+        layout: match a.layout {
+            LayoutArg::Tar => Layout::Tar,
+            LayoutArg::Dir => Layout::Dir,
+        },
+        plan,
+        config,
+        settings,
+        worker: (a.shard_index, a.num_shards),
+        encode_threads: a.encode_threads,
+        abort_after: a.abort_after,
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} samples ({per_sec}, eta {eta}) {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut first = true;
+    let report = engine::generate::generate(&opts, &mut |p| {
+        if first {
+            bar.set_length(p.total);
+            if p.skipped > 0 {
+                bar.set_message(format!("({} samples already complete)", p.skipped));
+            }
+            bar.reset_elapsed();
+            first = false;
+        }
+        bar.set_position(p.done);
+    });
+    bar.finish_and_clear();
+    let report = report.with_context(|| format!("generating into {}", out.display()))?;
+    let fps = if report.seconds > 0.0 {
+        report.samples as f64 / report.seconds
+    } else {
+        0.0
+    };
+    println!(
+        "wrote {} samples in {} shards to {} ({:.1} frames/s, {:.1} s{}); {} shards were already complete",
+        report.samples,
+        report.shards_written,
+        out.display(),
+        fps,
+        report.seconds,
+        if report.adapter.is_empty() {
+            String::new()
+        } else {
+            format!(", adapter {}", report.adapter)
+        },
+        report.shards_kept
+    );
+    Ok(())
+}
+
+/// `synthfeat scene` options.
+#[derive(Args)]
+pub struct SceneArgs {
+    /// Scene seed (a run's scene i has seed `scene_seed(run_seed, i)`; see --run-seed).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Treat --seed as a scene index of the run with this base seed.
+    #[arg(long)]
+    run_seed: Option<u64>,
+    /// Views in the scene.
+    #[arg(long, default_value_t = 4)]
+    views: u32,
+    #[command(flatten)]
+    scene: SceneConfigArgs,
+}
+
+/// Runs `synthfeat scene`: prints the scene's JSON.
+pub fn scene(a: SceneArgs) -> Result<()> {
+    let config = a.scene.load()?;
+    if a.views == 0 {
+        bail!("--views must be at least 1");
+    }
+    let seed = match a.run_seed {
+        Some(run) => scenes::scene_seed(run, a.seed),
+        None => a.seed,
+    };
+    println!("{}", scenes::generate(&config, seed, a.views).to_json());
+    Ok(())
+}

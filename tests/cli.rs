@@ -1,0 +1,267 @@
+//! The binary as a user runs it: generation, resume, preview, and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// Rendering runs one at a time (they share two cores).
+static RENDER: Mutex<()> = Mutex::new(());
+
+fn synthfeat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_synthfeat"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn fails_naming(args: &[&str], needle: &str) {
+    let o = synthfeat(args);
+    assert!(!o.status.success(), "{args:?} should fail");
+    let e = stderr(&o);
+    assert!(
+        e.contains(needle),
+        "{args:?}: error should name `{needle}`: {e}"
+    );
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().to_string(),
+                std::fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn shard_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    files(dir)
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("shard-"))
+        .collect()
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("out");
+    let o = out.to_str().expect("utf8");
+    fails_naming(&["generate", "--out", o, "--size", "0"], "--size");
+    fails_naming(&["generate", "--out", o, "--count", "0"], "--count");
+    fails_naming(&["generate", "--out", o, "--views", "0"], "--views");
+    fails_naming(
+        &[
+            "generate",
+            "--out",
+            o,
+            "--shard-index",
+            "2",
+            "--num-shards",
+            "2",
+        ],
+        "--shard-index",
+    );
+    let write = |name: &str, text: &str| -> PathBuf {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    let unknown = write("unknown.toml", "[camera]\nfovv = [40.0, 60.0]\n");
+    fails_naming(
+        &[
+            "generate",
+            "--out",
+            o,
+            "--config",
+            unknown.to_str().expect("utf8"),
+        ],
+        "fovv",
+    );
+    let fov = write("fov.toml", "[camera]\nvfov_deg = [60.0, 180.0]\n");
+    fails_naming(
+        &[
+            "generate",
+            "--out",
+            o,
+            "--config",
+            fov.to_str().expect("utf8"),
+        ],
+        "camera.vfov_deg",
+    );
+    let negative = write("neg.toml", "[room]\nwidth = [-4.0, 5.0]\n");
+    fails_naming(
+        &[
+            "generate",
+            "--out",
+            o,
+            "--config",
+            negative.to_str().expect("utf8"),
+        ],
+        "room.width",
+    );
+    assert!(!out.exists(), "nothing is written on bad input");
+    let file = write("a-file", "precious");
+    fails_naming(
+        &[
+            "generate",
+            "--out",
+            file.to_str().expect("utf8"),
+            "--count",
+            "1",
+        ],
+        "a-file",
+    );
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), "precious");
+    fails_naming(
+        &[
+            "generate",
+            "--out",
+            "/proc/synthfeat-cannot-write",
+            "--count",
+            "1",
+        ],
+        "/proc/synthfeat-cannot-write",
+    );
+    fails_naming(
+        &[
+            "preview",
+            "--data",
+            tmp.path().join("missing").to_str().expect("utf8"),
+            "--out",
+            "x.png",
+        ],
+        "missing",
+    );
+}
+
+#[test]
+fn default_config_prints_and_parses_back() {
+    let o = synthfeat(&["generate", "--print-default-config"]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).expect("utf8");
+    assert!(text.contains("[camera]") && text.contains("vfov_deg"));
+    let parsed = scenes::Config::from_toml_str(&text, "printed").expect("parses");
+    assert_eq!(parsed, scenes::Config::default());
+}
+
+#[test]
+fn missing_gpu_adapter_names_the_package() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let o = Command::new(env!("CARGO_BIN_EXE_synthfeat"))
+        .args([
+            "generate",
+            "--out",
+            tmp.path().join("d").to_str().expect("utf8"),
+            "--count",
+            "1",
+        ])
+        .env("WGPU_ADAPTER_NAME", "no-such-adapter-anywhere")
+        .output()
+        .expect("runs");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("mesa-vulkan-drivers"), "{}", stderr(&o));
+}
+
+#[test]
+fn interrupted_generation_resumes_to_identical_shards() {
+    let _guard = RENDER.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let common = [
+        "--count",
+        "7",
+        "--size",
+        "48",
+        "--views",
+        "2",
+        "--shard-size",
+        "3",
+        "--seed",
+        "11",
+    ];
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["generate", "--out", out.to_str().expect("utf8")];
+        args.extend_from_slice(&common);
+        args.extend_from_slice(extra);
+        synthfeat(&args)
+    };
+    let o = run(&a, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let complete = shard_files(&a);
+    assert_eq!(complete.len(), 3, "7 samples in shards of 3");
+
+    // Killed in the middle of the second shard: one complete shard and a temporary file.
+    let o = run(&b, &["--abort-after", "4"]);
+    assert!(!o.status.success());
+    let names: Vec<String> = shard_files(&b).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec!["shard-000000.tar", "shard-000001.tar.tmp"]);
+    let o = run(&b, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1 shards were already complete"));
+    assert_eq!(
+        shard_files(&b),
+        complete,
+        "resumed shards equal an uninterrupted run's, byte for byte"
+    );
+
+    // Running it again changes nothing; another seed into the same folder is refused.
+    let before = files(&b);
+    let o = run(&b, &[]);
+    assert!(o.status.success());
+    assert_eq!(shard_files(&b), complete);
+    let o = synthfeat(&[
+        "generate",
+        "--out",
+        b.to_str().expect("utf8"),
+        "--count",
+        "7",
+        "--size",
+        "48",
+        "--views",
+        "2",
+        "--shard-size",
+        "3",
+        "--seed",
+        "12",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("seed"), "{}", stderr(&o));
+    assert_eq!(
+        shard_files(&b),
+        before
+            .into_iter()
+            .filter(|(n, _)| n.starts_with("shard-"))
+            .collect::<Vec<_>>()
+    );
+
+    // The manifest's sha256 values match, and a preview sheet has one row per sample.
+    let reader = engine::dataset::DatasetReader::open(&a).expect("open");
+    assert!(reader.verify().is_empty());
+    assert_eq!(reader.expected_samples(), Some(7));
+    let sheet = tmp.path().join("sheet.png");
+    let o = synthfeat(&[
+        "preview",
+        "--data",
+        a.to_str().expect("utf8"),
+        "--out",
+        sheet.to_str().expect("utf8"),
+        "--count",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let img = image::open(&sheet).expect("png");
+    assert_eq!(
+        (img.width(), img.height()),
+        (5 * 48 + 4 * 2, 3 * 48 + 2 * 2)
+    );
+}

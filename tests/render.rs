@@ -1,0 +1,324 @@
+//! Renderer tests against known geometry (run on lavapipe where there is no GPU).
+
+use engine::Sample;
+use engine::render::{RenderJob, RenderSettings, render};
+use scenes::{
+    Config, Light, LightKind, Material, Object, Part, Pattern, Primitive, Room, SceneSpec, Texture,
+    Transform, View,
+};
+use std::sync::Mutex;
+
+/// One renderer at a time: they share the process's task pools and the CPU.
+static RENDER: Mutex<()> = Mutex::new(());
+
+fn plain(rgb: [f32; 3]) -> Material {
+    Material {
+        base_color: rgb,
+        roughness: 0.8,
+        metallic: 0.0,
+        texture: Texture {
+            pattern: Pattern::Plain,
+            frequency: 1,
+            contrast: 0.0,
+        },
+    }
+}
+
+fn slab(id: u16, category: &str, size: [f32; 3], at: [f32; 3]) -> Object {
+    Object {
+        instance_id: id,
+        category: category.into(),
+        shape: "box".into(),
+        world_from_object: Transform::from_translation(at),
+        parts: vec![Part {
+            primitive: Primitive::Box { size },
+            object_from_part: Transform::from_translation([0.0; 3]),
+            material: plain([0.5, 0.5, 0.5]),
+        }],
+    }
+}
+
+/// A 6 × 3 × 6 m closed room: floor id 1, ceiling 2, walls 3 (z = -3, facing +z), 4, 5, 6.
+fn room(views: Vec<View>, extra: Vec<Object>) -> SceneSpec {
+    let (w, h, d, t) = (6.0f32, 3.0f32, 6.0f32, 0.2f32);
+    let mut objects = vec![
+        slab(
+            1,
+            "floor",
+            [w + 2.0 * t, t, d + 2.0 * t],
+            [0.0, -t / 2.0, 0.0],
+        ),
+        slab(
+            2,
+            "ceiling",
+            [w + 2.0 * t, t, d + 2.0 * t],
+            [0.0, h + t / 2.0, 0.0],
+        ),
+        slab(
+            3,
+            "wall",
+            [w + 2.0 * t, h + 2.0 * t, t],
+            [0.0, h / 2.0, -d / 2.0 - t / 2.0],
+        ),
+        slab(
+            4,
+            "wall",
+            [w + 2.0 * t, h + 2.0 * t, t],
+            [0.0, h / 2.0, d / 2.0 + t / 2.0],
+        ),
+        slab(
+            5,
+            "wall",
+            [t, h + 2.0 * t, d + 2.0 * t],
+            [-w / 2.0 - t / 2.0, h / 2.0, 0.0],
+        ),
+        slab(
+            6,
+            "wall",
+            [t, h + 2.0 * t, d + 2.0 * t],
+            [w / 2.0 + t / 2.0, h / 2.0, 0.0],
+        ),
+    ];
+    objects.extend(extra);
+    SceneSpec {
+        seed: 0,
+        generator: "test".into(),
+        room: Room {
+            width: w,
+            depth: d,
+            height: h,
+        },
+        objects,
+        lights: vec![Light {
+            kind: LightKind::Point {
+                position: [0.0, 2.7, 0.0],
+                range: 30.0,
+            },
+            color: [1.0; 3],
+            intensity: 400_000.0,
+            shadows: true,
+        }],
+        ambient_brightness: 200.0,
+        views,
+    }
+}
+
+fn render_specs(specs: Vec<SceneSpec>, size: u32) -> Vec<Sample> {
+    let _guard = RENDER.lock().unwrap_or_else(|p| p.into_inner());
+    let settings = RenderSettings::new(size, &Config::default());
+    render(RenderJob::specs(specs, settings))
+        .expect("renderer starts")
+        .map(|s| s.expect("frame renders"))
+        .collect()
+}
+
+fn angle_deg(a: [f64; 3], b: [f64; 3]) -> f64 {
+    let dot: f64 = (0..3).map(|i| a[i] * b[i]).sum();
+    let na = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let nb = b.iter().map(|v| v * v).sum::<f64>().sqrt();
+    (dot / (na * nb)).clamp(-1.0, 1.0).acos().to_degrees()
+}
+
+#[test]
+fn wall_depth_floor_normal_and_unit_normals() {
+    // Eye 1.5 m up at z = 0, looking at the wall 3 m away along -z.
+    let view = View {
+        eye: [0.0, 1.5, 0.0],
+        target: [0.0, 1.5, -1.0],
+        vfov_deg: 70.0,
+        near: 0.05,
+        far: 20.0,
+    };
+    let s = &render_specs(vec![room(vec![view], vec![])], 128)[0];
+    let n = s.pixels();
+    let (mut wall, mut floor) = (0, 0);
+    let r = s.meta.world_from_camera;
+    for i in 0..n {
+        let nc = [
+            s.normal_camera[3 * i],
+            s.normal_camera[3 * i + 1],
+            s.normal_camera[3 * i + 2],
+        ];
+        let len = nc.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((len - 1.0).abs() < 1e-3, "pixel {i}: normal length {len}");
+        match s.instance[i] {
+            3 => {
+                wall += 1;
+                assert!(
+                    (s.depth_m[i] - 3.0).abs() < 0.03,
+                    "wall pixel {i}: depth {}",
+                    s.depth_m[i]
+                );
+            }
+            1 => {
+                floor += 1;
+                let nw: Vec<f64> = (0..3)
+                    .map(|row| (0..3).map(|k| r[row][k] * f64::from(nc[k])).sum())
+                    .collect();
+                let a = angle_deg([nw[0], nw[1], nw[2]], [0.0, 1.0, 0.0]);
+                assert!(a < 2.0, "floor pixel {i}: normal {a:.2}° from up");
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        wall > n / 4,
+        "the wall fills the middle of the view ({wall} px)"
+    );
+    assert!(floor > n / 20, "the floor shows at the bottom ({floor} px)");
+    // Back-project the central wall pixel with the intrinsics: it lies on z = -3 in the world.
+    let k = s.meta.intrinsics;
+    let (u, v) = (64usize, 64usize);
+    let d = f64::from(s.depth_m[v * 128 + u]);
+    let pc = [
+        (u as f64 - k.cx) / k.fx * d,
+        (v as f64 - k.cy) / k.fy * d,
+        d,
+    ];
+    let pw: Vec<f64> = (0..3)
+        .map(|row| (0..3).map(|c| r[row][c] * pc[c]).sum::<f64>() + r[row][3])
+        .collect();
+    assert!(
+        (pw[2] + 3.0).abs() < 0.03 && (pw[1] - 1.5).abs() < 0.05,
+        "{pw:?}"
+    );
+}
+
+/// Pixels reachable from `start` through non-contour pixels (4-connected).
+fn flood(contour: &[u8], w: usize, h: usize, start: usize) -> Vec<bool> {
+    let mut seen = vec![false; w * h];
+    let mut stack = vec![start];
+    while let Some(p) = stack.pop() {
+        if seen[p] || contour[p] != 0 {
+            continue;
+        }
+        seen[p] = true;
+        let (x, y) = (p % w, p / w);
+        if x > 0 {
+            stack.push(p - 1);
+        }
+        if x + 1 < w {
+            stack.push(p + 1);
+        }
+        if y > 0 {
+            stack.push(p - w);
+        }
+        if y + 1 < h {
+            stack.push(p + w);
+        }
+    }
+    seen
+}
+
+#[test]
+fn one_object_on_the_floor_gets_one_closed_outline() {
+    // Looking down at a box on the floor: only the floor and the box are in view.
+    let view = View {
+        eye: [0.0, 2.0, 1.2],
+        target: [0.0, 0.0, 0.0],
+        vfov_deg: 50.0,
+        near: 0.05,
+        far: 20.0,
+    };
+    let cube = slab(7, "clutter", [0.5, 0.4, 0.4], [0.0, 0.2, 0.0]);
+    let s = &render_specs(vec![room(vec![view], vec![cube])], 128)[0];
+    let (w, h) = (128usize, 128usize);
+    let ids: std::collections::BTreeSet<u16> = s.instance.iter().copied().collect();
+    assert_eq!(
+        ids,
+        [1u16, 7].into_iter().collect(),
+        "view shows floor and box only"
+    );
+    // Every contour pixel lies on an instance change or a depth jump; across every
+    // instance change exactly the nearer pixel is marked (one pixel wide).
+    for p in 0..w * h {
+        let (x, y) = (p % w, p / w);
+        let mut nbrs = vec![];
+        if x > 0 {
+            nbrs.push(p - 1);
+        }
+        if x + 1 < w {
+            nbrs.push(p + 1);
+        }
+        if y > 0 {
+            nbrs.push(p - w);
+        }
+        if y + 1 < h {
+            nbrs.push(p + w);
+        }
+        let changes = nbrs.iter().any(|&q| s.instance[q] != s.instance[p]);
+        let jump = nbrs
+            .iter()
+            .any(|&q| (s.depth_m[q] - s.depth_m[p]).abs() > 0.1 * s.depth_m[p].min(s.depth_m[q]));
+        if s.contour[p] == 255 {
+            assert!(changes || jump, "contour pixel ({x},{y}) is on no change");
+        }
+        for &q in &nbrs {
+            if s.instance[q] != s.instance[p] {
+                let nearer = if s.depth_m[q] < s.depth_m[p] { q } else { p };
+                assert_eq!(
+                    s.contour[nearer], 255,
+                    "instance change at ({x},{y}) unmarked on its nearer side"
+                );
+            }
+        }
+    }
+    let on_box = (0..w * h)
+        .filter(|&p| s.contour[p] == 255 && s.instance[p] == 7)
+        .count();
+    let on_floor = (0..w * h)
+        .filter(|&p| s.contour[p] == 255 && s.instance[p] == 1)
+        .count();
+    assert!(
+        on_box > 3 * on_floor,
+        "the outline lies mostly on the box, the occluder ({on_box} vs {on_floor})"
+    );
+    // Closed: from the image corner, the floor is reachable but no box pixel is.
+    let outside = flood(&s.contour, w, h, 0);
+    assert!(s.instance[0] == 1 && outside[0]);
+    let inside_box = (0..w * h)
+        .filter(|&p| s.instance[p] == 7 && s.contour[p] == 0)
+        .count();
+    assert!(
+        inside_box > 100,
+        "the box interior is visible ({inside_box} px)"
+    );
+    assert!(
+        (0..w * h).all(|p| !(outside[p] && s.instance[p] == 7)),
+        "outline has a gap"
+    );
+}
+
+#[test]
+fn same_frames_render_identically_and_streams_stop_when_dropped() {
+    let config = Config::default();
+    let specs: Vec<SceneSpec> = (0..2)
+        .map(|i| scenes::generate(&config, scenes::scene_seed(5, i), 2))
+        .collect();
+    let a = render_specs(specs.clone(), 64);
+    let b = render_specs(specs, 64);
+    assert_eq!(a.len(), 4);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.meta, y.meta);
+        assert_eq!(x.depth_m, y.depth_m);
+        assert_eq!(x.instance, y.instance);
+        assert_eq!(x.contour, y.contour);
+    }
+    assert_ne!(a[0].depth_m, a[2].depth_m, "different scenes differ");
+
+    let _guard = RENDER.lock().unwrap_or_else(|p| p.into_inner());
+    let mut stream =
+        engine::stream(config.clone(), 1, 2, RenderSettings::new(64, &config)).expect("stream");
+    let keys: Vec<String> = stream
+        .by_ref()
+        .take(5)
+        .map(|s| s.expect("frame").meta.key)
+        .collect();
+    assert_eq!(keys.len(), 5);
+    let t = std::time::Instant::now();
+    drop(stream);
+    assert!(
+        t.elapsed().as_secs() < 60,
+        "dropping the stream shuts the renderer down"
+    );
+}
