@@ -6,3 +6,13 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
 cargo test --release --workspace
+
+# The format contract from Python: webdataset + PIL + numpy read what we write.
+TARGET="${CARGO_TARGET_DIR:-target}"
+PY="$TARGET/pyenv"
+[ -x "$PY/bin/python" ] || python3 -m venv "$PY"
+"$PY/bin/pip" install -q webdataset==1.0.2 pillow numpy
+DATA="$(mktemp -d)"
+trap 'rm -rf "$DATA"' EXIT
+"$TARGET/release/synthfeat" generate --out "$DATA/d" --count 8 --size 64 --views 2 --shard-size 4 >/dev/null
+"$PY/bin/python" scripts/read_dataset.py "$DATA/d"

@@ -16,6 +16,17 @@ pub enum BenchCommand {
     Render(RenderBenchArgs),
 }
 
+/// Which render modes a bench measures.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// RGB only, then RGB + labels, and their ratio.
+    Both,
+    /// RGB only.
+    Rgb,
+    /// RGB + all labels.
+    Labels,
+}
+
 /// `synthfeat bench render` options.
 #[derive(Args)]
 pub struct RenderBenchArgs {
@@ -28,6 +39,9 @@ pub struct RenderBenchArgs {
     /// Views per scene.
     #[arg(long, default_value_t = 4)]
     views: u32,
+    /// Which modes to measure.
+    #[arg(long, value_enum, default_value_t = Mode::Both)]
+    mode: Mode,
     /// Frames rendered before timing starts.
     #[arg(long, default_value_t = 10)]
     warmup: u64,
@@ -71,16 +85,28 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             if a.frames == 0 || a.size == 0 || a.views == 0 {
                 bail!("--frames, --size and --views must be at least 1");
             }
-            let (rgb, adapter) = measure(&a, false)?;
-            let (all, _) = measure(&a, true)?;
-            println!("adapter: {adapter}");
             println!(
                 "size {0}x{0}, {1} frames per mode, {2} views per scene",
                 a.size, a.frames, a.views
             );
-            println!("rgb only:     {rgb:8.2} frames/s");
-            println!("rgb + labels: {all:8.2} frames/s");
-            println!("labels cost:  {:8.3}x the time of rgb only", rgb / all);
+            let mut rgb = None;
+            if a.mode != Mode::Labels {
+                let (fps, adapter) = measure(&a, false)?;
+                println!("adapter: {adapter}");
+                println!("rgb only:     {fps:8.2} frames/s");
+                rgb = Some(fps);
+            }
+            if a.mode != Mode::Rgb {
+                let (all, adapter) = measure(&a, true)?;
+                if rgb.is_none() {
+                    println!("adapter: {adapter}");
+                }
+                println!("rgb + labels: {all:8.2} frames/s");
+                if let Some(rgb) = rgb {
+                    println!("labels cost:  {:8.3}x the time of rgb only", rgb / all);
+                }
+            }
+            println!("{}", crate::rss::peak_rss_text());
             Ok(())
         }
     }

@@ -162,7 +162,7 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         0.0
     };
     println!(
-        "wrote {} samples in {} shards to {} ({:.1} frames/s, {:.1} s{}); {} shards were already complete",
+        "wrote {} samples in {} shards to {} ({:.1} frames/s, {:.1} s{}); {} shards were already complete; {}",
         report.samples,
         report.shards_written,
         out.display(),
@@ -173,7 +173,8 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         } else {
             format!(", adapter {}", report.adapter)
         },
-        report.shards_kept
+        report.shards_kept,
+        crate::rss::peak_rss_text()
     );
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod generate;
 mod preview;
+mod rss;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

@@ -322,3 +322,28 @@ fn same_frames_render_identically_and_streams_stop_when_dropped() {
         "dropping the stream shuts the renderer down"
     );
 }
+
+#[test]
+fn first_frame_of_a_new_scene_is_fully_drawn() {
+    // Two scenes, each with the same view twice: the frame right after a scene is
+    // spawned must equal the next one (no object, material or shadow missing).
+    let config = Config::default();
+    let specs: Vec<SceneSpec> = (0..2)
+        .map(|i| {
+            let mut s = scenes::generate(&config, scenes::scene_seed(9, i), 1);
+            let v = s.views[0].clone();
+            s.views.push(v);
+            s
+        })
+        .collect();
+    let out = render_specs(specs, 64);
+    assert_eq!(out.len(), 4);
+    for pair in out.chunks(2) {
+        assert_eq!(
+            pair[0].rgb, pair[1].rgb,
+            "first frame of {} differs from the second",
+            pair[0].meta.key
+        );
+        assert_eq!(pair[0].instance, pair[1].instance);
+    }
+}

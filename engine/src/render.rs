@@ -15,6 +15,8 @@ mod scene;
 mod warmup;
 
 use crossbeam_channel::Receiver;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -159,6 +161,8 @@ impl RenderJob {
 /// Samples coming from the render thread. Dropping it stops and joins the renderer.
 pub struct SampleStream {
     rx: Option<Receiver<Result<Sample, RenderError>>>,
+    /// Set when the consumer goes away, so the driver stops even while warming up.
+    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     adapter: String,
 }
@@ -202,7 +206,8 @@ impl Iterator for SampleStream {
 
 impl Drop for SampleStream {
     fn drop(&mut self) {
-        // Closing the channel makes the driver send AppExit; then wait for Bevy to stop.
+        // The driver sees the flag (or the closed channel) and sends AppExit; wait for Bevy to stop.
+        self.stop.store(true, Ordering::Release);
         self.rx = None;
         let _ = self.join();
     }
@@ -250,15 +255,18 @@ pub fn render(job: RenderJob) -> Result<SampleStream, RenderError> {
     let (tx, rx) = crossbeam_channel::bounded(job.settings.channel_capacity.max(1));
     let s = job.settings.clone();
     let warm = warmup::warmup_scene();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_flag = stop.clone();
     let thread = std::thread::Builder::new()
         .name("synthfeat-render".to_string())
         .spawn(move || {
-            let driver = driver::Driver::new(job, tx, warm);
+            let driver = driver::Driver::new(job, tx, warm, stop_flag);
             app::build_app(driver, s.width, s.height, s.labels, s.shadow_map_size).run();
         })
         .map_err(|e| RenderError::Crashed(e.to_string()))?;
     Ok(SampleStream {
         rx: Some(rx),
+        stop,
         thread: Some(thread),
         adapter,
     })

@@ -56,19 +56,28 @@ pub fn decode_labels(label: &[f32]) -> Labels {
     out
 }
 
-/// Builds the sample of `frame` from its read-back pixels.
-///
-/// Without a label frame (RGB-only rendering) the label buffers are empty.
+/// Settings shared by every frame of a run.
+pub struct AssembleOptions {
+    /// Image width, pixels.
+    pub width: u32,
+    /// Image height, pixels.
+    pub height: u32,
+    /// Relative depth jump that marks a contour.
+    pub contour_threshold: f32,
+    /// Hash of the generation config, for the metadata.
+    pub config_hash: String,
+}
+
+/// Builds the sample of `frame` from its read-back pixels (`rgba`, and `label`
+/// unless rendering RGB only, in which case the label buffers are empty).
 pub fn assemble(
     frame: &FrameId,
     spec: &SceneSpec,
-    width: u32,
-    height: u32,
     rgba: &[u8],
     label: Option<&[f32]>,
-    contour_threshold: f32,
-    config_hash: &str,
+    opts: &AssembleOptions,
 ) -> Sample {
+    let (width, height) = (opts.width, opts.height);
     let view = &spec.views[frame.view as usize % spec.views.len().max(1)];
     let rgb: Vec<u8> = rgba
         .chunks_exact(4)
@@ -82,7 +91,7 @@ pub fn assemble(
                 &l.depth_m,
                 width as usize,
                 height as usize,
-                contour_threshold,
+                opts.contour_threshold,
             );
             (l.depth_m, l.normal_camera, l.instance, c)
         }
@@ -111,7 +120,7 @@ pub fn assemble(
                 })
                 .collect(),
             generator: spec.generator.clone(),
-            config_hash: config_hash.to_string(),
+            config_hash: opts.config_hash.clone(),
             synthfeat_version: crate::VERSION.to_string(),
         },
         rgb,

@@ -5,10 +5,11 @@ use bevy::camera::Projection;
 use bevy::prelude::*;
 use crossbeam_channel::Sender;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::assemble::{assemble, label_complete};
+use super::assemble::{AssembleOptions, assemble, label_complete};
 use super::label::LabelMaterial;
 use super::readback::{FrameTag, Readback, ReadbackReceiver};
 use super::scene::{SceneAssets, SpawnCtx, spawn_scene};
@@ -38,11 +39,8 @@ pub struct Driver {
     frames: Mutex<Box<dyn Iterator<Item = FrameId> + Send>>,
     scene_of: Box<dyn Fn(&FrameId) -> SceneSpec + Send + Sync>,
     out: Sender<Result<Sample, RenderError>>,
-    width: u32,
-    height: u32,
     labels: bool,
-    contour_threshold: f32,
-    config_hash: String,
+    assembly: AssembleOptions,
     max_attempts: u32,
     warmup_limit: Duration,
     /// Frames to render next, in order (re-rendered ones go back to the front).
@@ -63,6 +61,8 @@ pub struct Driver {
     warm_previous: Option<Vec<u8>>,
     warm_spec: SceneSpec,
     finished: bool,
+    /// Set by the consumer when it no longer wants samples.
+    stop: Arc<AtomicBool>,
 }
 
 impl Driver {
@@ -71,16 +71,19 @@ impl Driver {
         job: RenderJob,
         out: Sender<Result<Sample, RenderError>>,
         warm_spec: SceneSpec,
+        stop: Arc<AtomicBool>,
     ) -> Self {
         let s = &job.settings;
         Driver {
-            width: s.width,
-            height: s.height,
             labels: s.labels,
-            contour_threshold: s.contour_depth_threshold,
+            assembly: AssembleOptions {
+                width: s.width,
+                height: s.height,
+                contour_threshold: s.contour_depth_threshold,
+                config_hash: job.config_hash,
+            },
             max_attempts: s.max_attempts,
             warmup_limit: s.warmup_limit,
-            config_hash: job.config_hash,
             frames: Mutex::new(job.frames),
             scene_of: job.scene_of,
             out,
@@ -97,6 +100,7 @@ impl Driver {
             warm_previous: None,
             warm_spec,
             finished: false,
+            stop,
         }
     }
 
@@ -144,16 +148,7 @@ impl Driver {
                     Some((seed, spec, _)) if *seed == frame.scene_seed => spec.clone(),
                     _ => (self.scene_of)(&frame),
                 };
-                let sample = assemble(
-                    &frame,
-                    &spec,
-                    self.width,
-                    self.height,
-                    &rb.rgba,
-                    rb.label.as_deref(),
-                    self.contour_threshold,
-                    &self.config_hash,
-                );
+                let sample = assemble(&frame, &spec, &rb.rgba, rb.label.as_deref(), &self.assembly);
                 self.attempts.remove(&frame.index);
                 self.ready.insert(frame.index, sample);
             }
@@ -234,16 +229,16 @@ impl Driver {
     }
 }
 
+/// Both cameras' poses and projections.
+type Cameras<'w, 's> = Query<
+    'w,
+    's,
+    (&'static mut Transform, &'static mut Projection),
+    Or<(With<RgbCamera>, With<LabelCamera>)>,
+>;
+
 /// Places both cameras at a view of `spec`.
-fn aim(
-    cameras: &mut Query<
-        (&mut Transform, &mut Projection),
-        Or<(With<RgbCamera>, With<LabelCamera>)>,
-    >,
-    spec: &SceneSpec,
-    view: usize,
-    aspect: f32,
-) {
+fn aim(cameras: &mut Cameras, spec: &SceneSpec, view: usize, aspect: f32) {
     let Some(v) = spec.views.get(view) else {
         return;
     };
@@ -282,9 +277,12 @@ pub fn drive(
     mut labels: ResMut<Assets<LabelMaterial>>,
     mut cache: ResMut<SceneAssets>,
     mut ambient: ResMut<GlobalAmbientLight>,
-    mut cameras: Query<(&mut Transform, &mut Projection), Or<(With<RgbCamera>, With<LabelCamera>)>>,
+    mut cameras: Cameras,
 ) {
     let d = &mut *driver;
+    if d.stop.load(Ordering::Acquire) {
+        d.finished = true;
+    }
     if d.finished {
         exit.write(AppExit::Success);
         tag.0 = None;
@@ -310,7 +308,7 @@ pub fn drive(
         labels: &mut labels,
         cache: &mut cache,
     };
-    let aspect = d.width as f32 / d.height as f32;
+    let aspect = d.assembly.width as f32 / d.assembly.height as f32;
     if !d.warm {
         let since = *d.warm_since.get_or_insert_with(Instant::now);
         if since.elapsed() > d.warmup_limit {

@@ -49,8 +49,9 @@ pub fn warmup_scene() -> SceneSpec {
         view.target[1] - view.eye[1],
         view.target[2] - view.eye[2],
     ];
-    let mut next_id = spec.objects.len() as u16 + 1;
+    let first_id = spec.objects.len() as u16 + 1;
     for (i, primitive) in primitives.into_iter().enumerate() {
+        let instance_id = first_id + i as u16;
         let t = 1.2 + 0.1 * i as f32;
         let at = [
             view.eye[0] + dir[0] * t + 0.2 * (i as f32 - 2.5),
@@ -58,7 +59,7 @@ pub fn warmup_scene() -> SceneSpec {
             view.eye[2] + dir[2] * t,
         ];
         spec.objects.push(Object {
-            instance_id: next_id,
+            instance_id,
             category: "warmup".to_string(),
             shape: primitive.kind().to_string(),
             world_from_object: Transform::from_translation(at),
@@ -68,7 +69,6 @@ pub fn warmup_scene() -> SceneSpec {
                 material: material.clone(),
             }],
         });
-        next_id += 1;
     }
     let top = spec.room.height - 0.3;
     spec.lights = vec![
