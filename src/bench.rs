@@ -25,6 +25,10 @@ pub enum Mode {
     Rgb,
     /// RGB + all labels.
     Labels,
+    /// RGB + labels, then the same with PNG encoding and shard writing (as `generate`).
+    Write,
+    /// All three.
+    All,
 }
 
 /// `synthfeat bench render` options.
@@ -78,6 +82,31 @@ fn measure(a: &RenderBenchArgs, labels: bool) -> Result<(f64, String)> {
     Ok((a.frames as f64 / start.elapsed().as_secs_f64(), adapter))
 }
 
+/// Frames/s of `generate` (render, encode, write shards) into a temporary folder,
+/// timed from the first written sample, like `measure`.
+fn measure_writing(a: &RenderBenchArgs) -> Result<f64> {
+    let config = a.scene.load()?;
+    let settings = RenderSettings::new(a.size, &config);
+    let tmp = tempfile::tempdir()?;
+    let opts = engine::generate::GenerateOptions {
+        out: tmp.path().join("data"),
+        layout: engine::dataset::Layout::Tar,
+        plan: Plan {
+            seed: 0,
+            views: a.views,
+            count: a.warmup + a.frames,
+            shard_size: 256,
+        },
+        config,
+        settings,
+        worker: (0, 1),
+        encode_threads: 2,
+        abort_after: None,
+    };
+    let report = engine::generate::generate(&opts, &mut |_| {})?;
+    Ok((report.samples.saturating_sub(1)) as f64 / report.steady_seconds.max(1e-9))
+}
+
 /// Runs a bench.
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
@@ -89,21 +118,31 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 "size {0}x{0}, {1} frames per mode, {2} views per scene",
                 a.size, a.frames, a.views
             );
+            let wants = |m: Mode| a.mode == m || a.mode == Mode::All || (a.mode == Mode::Both && m != Mode::Write);
             let mut rgb = None;
-            if a.mode != Mode::Labels {
+            let mut labels = None;
+            if wants(Mode::Rgb) {
                 let (fps, adapter) = measure(&a, false)?;
                 println!("adapter: {adapter}");
-                println!("rgb only:     {fps:8.2} frames/s");
+                println!("rgb only:              {fps:8.2} frames/s");
                 rgb = Some(fps);
             }
-            if a.mode != Mode::Rgb {
-                let (all, adapter) = measure(&a, true)?;
+            if wants(Mode::Labels) || a.mode == Mode::Write {
+                let (fps, adapter) = measure(&a, true)?;
                 if rgb.is_none() {
                     println!("adapter: {adapter}");
                 }
-                println!("rgb + labels: {all:8.2} frames/s");
-                if let Some(rgb) = rgb {
-                    println!("labels cost:  {:8.3}x the time of rgb only", rgb / all);
+                println!("rgb + labels:          {fps:8.2} frames/s");
+                labels = Some(fps);
+            }
+            if let (Some(rgb), Some(all)) = (rgb, labels) {
+                println!("labels cost:           {:8.3}x the time of rgb only", rgb / all);
+            }
+            if wants(Mode::Write) {
+                let fps = measure_writing(&a)?;
+                println!("rgb + labels + shards: {fps:8.2} frames/s (PNG encoding and tar writing, as generate)");
+                if let Some(all) = labels {
+                    println!("writing keeps:         {:8.3} of the render-only rate", fps / all);
                 }
             }
             println!("{}", crate::rss::peak_rss_text());

@@ -156,13 +156,14 @@ pub fn run(a: GenerateArgs) -> Result<()> {
     });
     bar.finish_and_clear();
     let report = report.with_context(|| format!("generating into {}", out.display()))?;
-    let fps = if report.seconds > 0.0 {
-        report.samples as f64 / report.seconds
+    // Steady-state rate: from the first written sample to the last, as `bench render` times it.
+    let fps = if report.steady_seconds > 0.0 && report.samples > 1 {
+        (report.samples - 1) as f64 / report.steady_seconds
     } else {
         0.0
     };
     println!(
-        "wrote {} samples in {} shards to {} ({:.1} frames/s, {:.1} s{}); {} shards were already complete; {}",
+        "wrote {} samples in {} shards to {} ({:.2} frames/s after start-up, {:.1} s in all{}); {} shards were already complete; {}",
         report.samples,
         report.shards_written,
         out.display(),

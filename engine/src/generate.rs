@@ -78,8 +78,10 @@ pub struct GenerateReport {
     pub shards_kept: u64,
     /// Samples written now.
     pub samples: u64,
-    /// Wall time of rendering and writing, seconds.
+    /// Wall time of rendering and writing, seconds (start-up included).
     pub seconds: f64,
+    /// Seconds from the first written sample to the last (steady state, start-up excluded).
+    pub steady_seconds: f64,
     /// Name of the GPU adapter used (empty when nothing was rendered).
     pub adapter: String,
 }
@@ -131,6 +133,7 @@ pub fn generate(
             shards_kept: kept,
             samples: 0,
             seconds: 0.0,
+            steady_seconds: 0.0,
             adapter: String::new(),
         });
     }
@@ -172,6 +175,8 @@ pub fn generate(
         .map(|&i| (i, plan.shard_range(i).end - plan.shard_range(i).start))
         .collect();
     let abort_after = opts.abort_after;
+    let mut first_written: Option<Instant> = None;
+    let first = &mut first_written;
     let write_thread = std::thread::scope(|scope| {
         let handle = scope.spawn(move || -> Result<u64, GenerateError> {
             let mut pending: BTreeMap<u64, EncodedSample> = BTreeMap::new();
@@ -192,6 +197,7 @@ pub fn generate(
                     if let Some((shard, len)) = current.as_mut() {
                         shard.append(&sample)?;
                         written += 1;
+                        first.get_or_insert_with(Instant::now);
                         progress(Progress {
                             done: written,
                             total,
@@ -242,7 +248,9 @@ pub fn generate(
         let _ = e.join();
     }
     let samples = write_thread?;
+    let steady_seconds = first_written.map_or(0.0, |t| t.elapsed().as_secs_f64());
     Ok(GenerateReport {
+        steady_seconds,
         shards_written: todo.len() as u64,
         shards_kept: kept,
         samples,
