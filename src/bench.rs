@@ -118,7 +118,9 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 "size {0}x{0}, {1} frames per mode, {2} views per scene",
                 a.size, a.frames, a.views
             );
-            let wants = |m: Mode| a.mode == m || a.mode == Mode::All || (a.mode == Mode::Both && m != Mode::Write);
+            let wants = |m: Mode| {
+                a.mode == m || a.mode == Mode::All || (a.mode == Mode::Both && m != Mode::Write)
+            };
             let mut rgb = None;
             let mut labels = None;
             if wants(Mode::Rgb) {
@@ -136,13 +138,21 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 labels = Some(fps);
             }
             if let (Some(rgb), Some(all)) = (rgb, labels) {
-                println!("labels cost:           {:8.3}x the time of rgb only", rgb / all);
+                println!(
+                    "labels cost:           {:8.3}x the time of rgb only",
+                    rgb / all
+                );
             }
             if wants(Mode::Write) {
                 let fps = measure_writing(&a)?;
-                println!("rgb + labels + shards: {fps:8.2} frames/s (PNG encoding and tar writing, as generate)");
+                println!(
+                    "rgb + labels + shards: {fps:8.2} frames/s (PNG encoding and tar writing, as generate)"
+                );
                 if let Some(all) = labels {
-                    println!("writing keeps:         {:8.3} of the render-only rate", fps / all);
+                    println!(
+                        "writing keeps:         {:8.3} of the render-only rate",
+                        fps / all
+                    );
                 }
             }
             println!("{}", crate::rss::peak_rss_text());

@@ -278,8 +278,21 @@ pub fn drive(
     mut cache: ResMut<SceneAssets>,
     mut ambient: ResMut<GlobalAmbientLight>,
     mut cameras: Cameras,
+    entities: &bevy::ecs::entity::Entities,
 ) {
     let d = &mut *driver;
+    if d.next_tag % 200 == 0 {
+        tracing::debug!(
+            tag = d.next_tag,
+            entities = entities.count_spawned(),
+            materials = materials.len(),
+            meshes = meshes.len(),
+            images = images.len(),
+            labels = labels.len(),
+            tags = d.tags.len(),
+            "renderer state"
+        );
+    }
     if d.stop.load(Ordering::Acquire) {
         d.finished = true;
     }
