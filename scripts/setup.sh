@@ -3,9 +3,10 @@
 # installed, Mesa's software driver lavapipe. Idempotent; run as root (or with sudo).
 set -euo pipefail
 
-have_icd() { ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; }
+have_icd() { compgen -G '/usr/share/vulkan/icd.d/*.json' >/dev/null || compgen -G '/etc/vulkan/icd.d/*.json' >/dev/null; }
+have_loader() { case "$(ldconfig -p 2>/dev/null)" in *libvulkan.so.1*) return 0 ;; *) return 1 ;; esac; }
 
-if ! have_icd || ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
+if ! have_icd || ! have_loader; then
   echo "setup: installing the Vulkan loader and Mesa's software Vulkan driver (mesa-vulkan-drivers)"
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
