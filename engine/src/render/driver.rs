@@ -54,8 +54,8 @@ pub struct Driver {
     next_tag: u64,
     attempts: HashMap<u64, u32>,
     exhausted: bool,
-    /// The scene on screen: its seed, spec and root entity.
-    current: Option<(u64, SceneSpec, Entity)>,
+    /// The scene on screen: its seed (`None` for the warm-up scene), spec and root entity.
+    current: Option<(Option<u64>, SceneSpec, Entity)>,
     warm: bool,
     warm_since: Option<Instant>,
     warm_previous: Option<Vec<u8>>,
@@ -145,7 +145,7 @@ impl Driver {
                     return;
                 }
                 let spec = match &self.current {
-                    Some((seed, spec, _)) if *seed == frame.scene_seed => spec.clone(),
+                    Some((Some(seed), spec, _)) if *seed == frame.scene_seed => spec.clone(),
                     _ => (self.scene_of)(&frame),
                 };
                 let sample = assemble(&frame, &spec, &rb.rgba, rb.label.as_deref(), &self.assembly);
@@ -281,7 +281,7 @@ pub fn drive(
     entities: &bevy::ecs::entity::Entities,
 ) {
     let d = &mut *driver;
-    if d.next_tag % 200 == 0 {
+    if d.next_tag.is_multiple_of(200) {
         tracing::debug!(
             tag = d.next_tag,
             entities = entities.count_spawned(),
@@ -333,7 +333,7 @@ pub fn drive(
         }
         if d.current.is_none() {
             let root = spawn_scene(&mut ctx, &d.warm_spec, d.labels, &mut ambient);
-            d.current = Some((u64::MAX, d.warm_spec.clone(), root));
+            d.current = Some((None, d.warm_spec.clone(), root));
             aim(&mut cameras, &d.warm_spec, 0, aspect);
         }
         let t = d.next_tag;
@@ -350,13 +350,13 @@ pub fn drive(
         }
         return;
     };
-    if d.current.as_ref().map(|c| c.0) != Some(frame.scene_seed) {
+    if d.current.as_ref().and_then(|c| c.0) != Some(frame.scene_seed) {
         if let Some((_, _, root)) = d.current.take() {
             ctx.commands.entity(root).despawn();
         }
         let spec = (d.scene_of)(&frame);
         let root = spawn_scene(&mut ctx, &spec, d.labels, &mut ambient);
-        d.current = Some((frame.scene_seed, spec, root));
+        d.current = Some((Some(frame.scene_seed), spec, root));
     }
     if let Some((_, spec, _)) = &d.current {
         aim(&mut cameras, spec, frame.view as usize, aspect);
