@@ -2,8 +2,10 @@
 //! the training loop and evaluation.
 //!
 //! It reads the engine's data types only (no renderer), so it builds and tests
-//! without Bevy. Its contents arrive with the trainer issue; for now it pins the
-//! Burn dependency so the workspace holds a single wgpu shared with Bevy.
+//! without Bevy. So far it holds the synthetic tasks' losses ([`losses`]); the
+//! rest of the trainer issue builds on them.
+
+pub mod losses;
 
 pub use burn;
 pub use engine::Sample;
