@@ -2,10 +2,21 @@
 //! the training loop and evaluation.
 //!
 //! It reads the engine's data types only (no renderer), so it builds and tests
-//! without Bevy. So far it holds the synthetic tasks' losses ([`losses`]); the
-//! rest of the trainer issue builds on them.
+//! without Bevy. So far: the small backbone and dense heads ([`model`]), the
+//! `Task` plug-in point with the depth, normal and contour tasks ([`tasks`]),
+//! their losses ([`losses`]), batching ([`batch`]) and the training step ([`train`]).
 
+pub mod batch;
 pub mod losses;
+pub mod model;
+pub mod tasks;
+pub mod train;
 
 pub use burn;
+
+/// A one-element tensor's value as `f64` (detached; for reports and metrics).
+pub fn scalar<B: burn::tensor::backend::Backend>(t: burn::tensor::Tensor<B, 1>) -> f64 {
+    use burn::tensor::ElementConversion;
+    t.into_scalar().elem::<f64>()
+}
 pub use engine::Sample;

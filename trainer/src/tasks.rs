@@ -1,0 +1,89 @@
+//! The `Task` plug-in point: every training objective is a task.
+//!
+//! A task owns its head (a Burn module, so one optimizer and one checkpoint
+//! cover everything), builds what it needs from the batch and the shared
+//! backbone, and returns a named loss with metrics. Tasks live as `Option`
+//! fields of [`Tasks`]; adding one is a new file plus a field and a line in
+//! [`Tasks::outputs`].
+
+mod contour;
+mod depth;
+mod normal;
+
+pub use contour::ContourTask;
+pub use depth::DepthTask;
+pub use normal::NormalTask;
+
+use burn::module::Module;
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+
+use crate::batch::SyntheticBatch;
+use crate::model::{Features, SmallBackbone};
+
+/// What a task sees: the shared backbone, the batch and the backbone's features of its RGB.
+pub struct TaskContext<'a, B: Backend> {
+    /// The shared encoder (tasks with their own inputs run it again).
+    pub backbone: &'a SmallBackbone<B>,
+    /// The batch.
+    pub batch: &'a SyntheticBatch<B>,
+    /// Backbone features of `batch.rgb`, computed once for all tasks.
+    pub features: &'a Features<B>,
+}
+
+/// A task's loss and metrics for one batch.
+pub struct TaskOutput<B: Backend> {
+    /// Task name (`depth`, `normal`, …).
+    pub name: &'static str,
+    /// Unweighted loss.
+    pub loss: Tensor<B, 1>,
+    /// Named metrics (detached numbers).
+    pub metrics: Vec<(&'static str, f64)>,
+}
+
+/// A training objective.
+pub trait Task<B: Backend> {
+    /// Name used on the command line and in logs.
+    fn name(&self) -> &'static str;
+    /// Loss (and metrics) on one batch.
+    fn forward(&self, ctx: &TaskContext<B>) -> TaskOutput<B>;
+}
+
+/// Every task a run may enable, each with its head.
+#[derive(Module, Debug)]
+pub struct Tasks<B: Backend> {
+    /// Depth prediction.
+    pub depth: Option<DepthTask<B>>,
+    /// Surface-normal prediction.
+    pub normal: Option<NormalTask<B>>,
+    /// Instance-contour prediction.
+    pub contour: Option<ContourTask<B>>,
+}
+
+impl<B: Backend> Tasks<B> {
+    /// Outputs of every enabled task.
+    pub fn outputs(&self, ctx: &TaskContext<B>) -> Vec<TaskOutput<B>> {
+        let mut out = Vec::new();
+        if let Some(t) = &self.depth {
+            out.push(t.forward(ctx));
+        }
+        if let Some(t) = &self.normal {
+            out.push(t.forward(ctx));
+        }
+        if let Some(t) = &self.contour {
+            out.push(t.forward(ctx));
+        }
+        out
+    }
+}
+
+/// Number of 2× up-convolutions from the 1/16 feature map to labels at 1/`scale`.
+pub fn upsamplings(scale: usize) -> usize {
+    let mut ups = 0;
+    let mut s = 16usize;
+    while s > scale.max(1) {
+        s /= 2;
+        ups += 1;
+    }
+    ups
+}

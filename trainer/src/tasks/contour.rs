@@ -1,0 +1,45 @@
+//! Instance contours: weighted binary cross-entropy with logits (weight 1 in the paper).
+
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+
+use super::{Task, TaskContext, TaskOutput};
+use crate::losses::contour_loss;
+use crate::model::DenseHead;
+
+/// Contour task: a dense head predicting one logit per pixel.
+#[derive(Module, Debug)]
+pub struct ContourTask<B: Backend> {
+    head: DenseHead<B>,
+}
+
+impl<B: Backend> ContourTask<B> {
+    /// A head from `channels` feature channels, `ups` up-convolutions.
+    pub fn new(channels: usize, ups: usize, device: &B::Device) -> Self {
+        ContourTask {
+            head: DenseHead::new(channels, 64, 1, ups, device),
+        }
+    }
+}
+
+impl<B: Backend> Task<B> for ContourTask<B> {
+    fn name(&self) -> &'static str {
+        "contour"
+    }
+
+    fn forward(&self, ctx: &TaskContext<B>) -> TaskOutput<B> {
+        let logits = self.head.forward(ctx.features.top().clone());
+        let edges = ctx.batch.contour.clone();
+        // F-score at probability 0.5 (logit 0).
+        let predicted = logits.clone().detach().greater_elem(0.0).float();
+        let tp: f64 = crate::scalar((predicted.clone() * edges.clone()).sum());
+        let p: f64 = crate::scalar(predicted.sum());
+        let g: f64 = crate::scalar(edges.clone().sum());
+        let f_score = if p + g > 0.0 { 2.0 * tp / (p + g) } else { 1.0 };
+        TaskOutput {
+            name: "contour",
+            loss: contour_loss(logits, edges),
+            metrics: vec![("f_score", f_score)],
+        }
+    }
+}

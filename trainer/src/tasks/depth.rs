@@ -1,0 +1,45 @@
+//! Depth: predict log depth (Ren & Lee; loss weight 5 in the paper).
+
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+
+use super::{Task, TaskContext, TaskOutput};
+use crate::losses::depth_loss;
+use crate::model::DenseHead;
+
+/// Depth task: a dense head predicting `ln(depth_m)`.
+#[derive(Module, Debug)]
+pub struct DepthTask<B: Backend> {
+    head: DenseHead<B>,
+}
+
+impl<B: Backend> DepthTask<B> {
+    /// A head from `channels` feature channels, `ups` up-convolutions.
+    pub fn new(channels: usize, ups: usize, device: &B::Device) -> Self {
+        DepthTask {
+            head: DenseHead::new(channels, 64, 1, ups, device),
+        }
+    }
+}
+
+impl<B: Backend> Task<B> for DepthTask<B> {
+    fn name(&self) -> &'static str {
+        "depth"
+    }
+
+    fn forward(&self, ctx: &TaskContext<B>) -> TaskOutput<B> {
+        let pred = self.head.forward(ctx.features.top().clone());
+        let target = ctx.batch.depth_m.clone();
+        // Absolute relative error of exp(pred) on valid pixels.
+        let valid = ctx.batch.valid.clone();
+        let safe = target.clone() + (valid.clone().neg() + 1.0);
+        let abs_rel = ((pred.clone().detach().exp() - target.clone()).abs() / safe * valid.clone())
+            .sum()
+            / valid.sum().clamp_min(1.0);
+        TaskOutput {
+            name: "depth",
+            loss: depth_loss(pred, target),
+            metrics: vec![("abs_rel", crate::scalar(abs_rel))],
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Surface normals: L2-normalised prediction, cosine loss (weight 10 in the paper).
+
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+
+use super::{Task, TaskContext, TaskOutput};
+use crate::losses::normal_loss;
+use crate::model::DenseHead;
+
+/// Normal task: a dense head predicting a 3-vector per pixel.
+#[derive(Module, Debug)]
+pub struct NormalTask<B: Backend> {
+    head: DenseHead<B>,
+}
+
+impl<B: Backend> NormalTask<B> {
+    /// A head from `channels` feature channels, `ups` up-convolutions.
+    pub fn new(channels: usize, ups: usize, device: &B::Device) -> Self {
+        NormalTask {
+            head: DenseHead::new(channels, 64, 3, ups, device),
+        }
+    }
+}
+
+impl<B: Backend> Task<B> for NormalTask<B> {
+    fn name(&self) -> &'static str {
+        "normal"
+    }
+
+    fn forward(&self, ctx: &TaskContext<B>) -> TaskOutput<B> {
+        let pred = self.head.forward(ctx.features.top().clone());
+        let (target, valid) = (ctx.batch.normal.clone(), ctx.batch.valid.clone());
+        // Mean angular error in degrees on valid pixels.
+        let p = pred.clone().detach();
+        let unit = p.clone() / p.square().sum_dim(1).sqrt().clamp_min(1e-6);
+        let cos = (unit * target.clone()).sum_dim(1).clamp(-1.0, 1.0);
+        let angle = (cos.acos() * valid.clone()).sum() / valid.clone().sum().clamp_min(1.0);
+        let angle_deg: f64 = crate::scalar(angle);
+        TaskOutput {
+            name: "normal",
+            loss: normal_loss(pred, target, valid),
+            metrics: vec![("angle_deg", angle_deg.to_degrees())],
+        }
+    }
+}

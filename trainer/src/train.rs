@@ -1,0 +1,173 @@
+//! The multitask model and one optimisation step over every enabled task.
+
+use burn::config::Config;
+use burn::module::{AutodiffModule, Module};
+use burn::optim::{GradientsParams, Optimizer};
+use burn::tensor::Tensor;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+
+use crate::batch::SyntheticBatch;
+use crate::model::{SmallBackbone, SmallBackboneConfig};
+use crate::tasks::{ContourTask, DepthTask, NormalTask, TaskContext, Tasks, upsamplings};
+
+/// Errors setting up training.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A task name nobody registered.
+    #[error("unknown task `{0}` (known: depth, normal, contour)")]
+    UnknownTask(String),
+    /// No task enabled.
+    #[error("no task enabled: name at least one of depth, normal, contour")]
+    NoTask,
+}
+
+/// Loss weights per task (the paper's: depth 5, normal 10, contour 1).
+#[derive(Config, Debug)]
+pub struct TaskWeights {
+    /// Depth loss weight.
+    #[config(default = 5.0)]
+    pub depth: f64,
+    /// Normal loss weight.
+    #[config(default = 10.0)]
+    pub normal: f64,
+    /// Contour loss weight.
+    #[config(default = 1.0)]
+    pub contour: f64,
+}
+
+impl TaskWeights {
+    /// The weight of task `name` (0 for an unknown name).
+    pub fn get(&self, name: &str) -> f64 {
+        match name {
+            "depth" => self.depth,
+            "normal" => self.normal,
+            "contour" => self.contour,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Hyper-parameters of the model.
+#[derive(Config, Debug)]
+pub struct MultiTaskConfig {
+    /// The encoder.
+    pub backbone: SmallBackboneConfig,
+    /// Labels are predicted at 1/`label_scale` of the input (1 = full resolution).
+    #[config(default = 4)]
+    pub label_scale: usize,
+    /// Enabled tasks, by name.
+    pub tasks: Vec<String>,
+}
+
+/// The shared encoder and every enabled task's head.
+#[derive(Module, Debug)]
+pub struct MultiTaskModel<B: Backend> {
+    /// Shared encoder.
+    pub backbone: SmallBackbone<B>,
+    /// Task heads.
+    pub tasks: Tasks<B>,
+}
+
+impl MultiTaskConfig {
+    /// Builds the model, refusing unknown task names.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<MultiTaskModel<B>, TrainError> {
+        let channels = self.backbone.channels()[4];
+        let ups = upsamplings(self.label_scale);
+        let mut tasks = Tasks {
+            depth: None,
+            normal: None,
+            contour: None,
+        };
+        for name in &self.tasks {
+            match name.as_str() {
+                "depth" => tasks.depth = Some(DepthTask::new(channels, ups, device)),
+                "normal" => tasks.normal = Some(NormalTask::new(channels, ups, device)),
+                "contour" => tasks.contour = Some(ContourTask::new(channels, ups, device)),
+                other => return Err(TrainError::UnknownTask(other.to_string())),
+            }
+        }
+        if self.tasks.is_empty() {
+            return Err(TrainError::NoTask);
+        }
+        Ok(MultiTaskModel {
+            backbone: self.backbone.init(device),
+            tasks,
+        })
+    }
+}
+
+/// One task's numbers after a step.
+#[derive(Clone, Debug)]
+pub struct TaskReport {
+    /// Task name.
+    pub name: &'static str,
+    /// Unweighted loss.
+    pub loss: f64,
+    /// Named metrics.
+    pub metrics: Vec<(&'static str, f64)>,
+}
+
+/// What a step measured.
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    /// Weighted sum of the task losses.
+    pub loss: f64,
+    /// Per task.
+    pub tasks: Vec<TaskReport>,
+}
+
+/// Input normalisation: `[0, 1]` RGB to roughly zero mean, unit spread.
+pub fn normalise<B: Backend>(rgb: Tensor<B, 4>) -> Tensor<B, 4> {
+    (rgb - 0.5) * 4.0
+}
+
+/// Every task's loss on `batch`, weighted and summed, with the per-task report.
+pub fn losses<B: Backend>(
+    model: &MultiTaskModel<B>,
+    batch: &SyntheticBatch<B>,
+    weights: &TaskWeights,
+) -> (Tensor<B, 1>, StepReport) {
+    let features = model.backbone.forward(normalise(batch.rgb.clone()));
+    let ctx = TaskContext {
+        backbone: &model.backbone,
+        batch,
+        features: &features,
+    };
+    let outputs = model.tasks.outputs(&ctx);
+    let mut total: Option<Tensor<B, 1>> = None;
+    let mut tasks = Vec::new();
+    for o in outputs {
+        let weighted = o.loss.clone() * weights.get(o.name);
+        total = Some(match total {
+            Some(t) => t + weighted,
+            None => weighted,
+        });
+        tasks.push(TaskReport {
+            name: o.name,
+            loss: crate::scalar(o.loss),
+            metrics: o.metrics,
+        });
+    }
+    let device = batch.rgb.device();
+    let total = total.unwrap_or_else(|| Tensor::zeros([1], &device));
+    let loss = crate::scalar(total.clone());
+    (total, StepReport { loss, tasks })
+}
+
+/// One optimisation step of every enabled task; returns the updated model.
+pub fn train_step<B, O>(
+    model: MultiTaskModel<B>,
+    optimizer: &mut O,
+    batch: &SyntheticBatch<B>,
+    weights: &TaskWeights,
+    lr: f64,
+) -> (MultiTaskModel<B>, StepReport)
+where
+    B: AutodiffBackend,
+    O: Optimizer<MultiTaskModel<B>, B>,
+    MultiTaskModel<B>: AutodiffModule<B>,
+{
+    let (total, report) = losses(&model, batch, weights);
+    let grads = GradientsParams::from_grads(total.backward(), &model);
+    (optimizer.step(lr, model, grads), report)
+}
