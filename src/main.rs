@@ -4,6 +4,7 @@ mod bench;
 mod generate;
 mod preview;
 mod rss;
+mod train;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -16,7 +17,8 @@ use clap::{Parser, Subcommand};
   synthfeat generate --out data --count 64 --size 128
   synthfeat preview --data data --out sheet.png
   synthfeat bench render --size 256 --frames 200
-  synthfeat scene --seed 3")]
+  synthfeat scene --seed 3
+  synthfeat train --data data --out runs/a --steps 200")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,6 +37,8 @@ enum Command {
     },
     /// Print the scene description (JSON) of one seed.
     Scene(generate::SceneArgs),
+    /// Train the shared encoder on dataset shards (depth, normal, contour).
+    Train(train::TrainArgs),
 }
 
 fn main() {
@@ -58,5 +62,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Preview(args) => preview::run(args),
         Command::Bench { what } => bench::run(what),
         Command::Scene(args) => generate::scene(args),
+        Command::Train(args) => train::run(args),
     }
 }

@@ -265,3 +265,82 @@ fn interrupted_generation_resumes_to_identical_shards() {
         (5 * 48 + 4 * 2, 3 * 48 + 2 * 2)
     );
 }
+
+#[test]
+fn train_rejects_bad_input_naming_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("run");
+    let o = out.to_str().expect("utf8");
+    let missing = tmp.path().join("no-data");
+    let m = missing.to_str().expect("utf8");
+    fails_naming(
+        &["train", "--out", o, "--data", m, "--batch", "0"],
+        "--batch",
+    );
+    fails_naming(
+        &["train", "--out", o, "--data", m, "--size", "40"],
+        "--size",
+    );
+    fails_naming(
+        &["train", "--out", o, "--data", m, "--tasks", "depth,depht"],
+        "depht",
+    );
+    fails_naming(&["train", "--out", o, "--data", m], "no-data");
+}
+
+#[test]
+fn train_runs_end_to_end_on_generated_shards() {
+    let _guard = RENDER.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let o = synthfeat(&[
+        "generate",
+        "--out",
+        data.to_str().expect("utf8"),
+        "--count",
+        "12",
+        "--size",
+        "64",
+        "--views",
+        "2",
+        "--shard-size",
+        "6",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = tmp.path().join("run");
+    let o = synthfeat(&[
+        "train",
+        "--data",
+        data.to_str().expect("utf8"),
+        "--out",
+        run.to_str().expect("utf8"),
+        "--size",
+        "32",
+        "--batch",
+        "2",
+        "--steps",
+        "3",
+        "--width",
+        "4",
+        "--val-percent",
+        "40",
+        "--val-every",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).expect("metrics");
+    let lines: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let train: Vec<&serde_json::Value> = lines.iter().filter(|l| l["split"] == "train").collect();
+    assert_eq!(train.len(), 3);
+    for key in ["depth_loss", "normal_loss", "contour_loss", "samples_per_s"] {
+        assert!(
+            train[2][key].as_f64().is_some_and(f64::is_finite),
+            "{key} in {}",
+            train[2]
+        );
+    }
+    assert!(run.join("config.json").exists() && run.join("model.mpk").exists());
+}

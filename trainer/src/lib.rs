@@ -6,7 +6,9 @@
 //! `Task` plug-in point with the depth, normal and contour tasks ([`tasks`]),
 //! their losses ([`losses`]), batching ([`batch`]) and the training step ([`train`]).
 
+pub mod augment;
 pub mod batch;
+pub mod data;
 pub mod losses;
 pub mod model;
 pub mod tasks;

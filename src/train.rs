@@ -1,0 +1,232 @@
+//! `synthfeat train`: multitask training on dataset shards.
+
+use anyhow::{Context, Result, bail};
+use burn::backend::{Autodiff, Flex, Wgpu};
+use burn::module::{AutodiffModule, Module};
+use burn::optim::AdamConfig;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
+use burn::tensor::backend::AutodiffBackend;
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use trainer::batch::SyntheticBatch;
+use trainer::burn;
+use trainer::data::{DataOptions, train_batches, validation_samples};
+use trainer::model::{SmallBackbone, SmallBackboneConfig};
+use trainer::train::{MultiTaskConfig, StepReport, TaskWeights, losses, train_step};
+
+/// Where the math runs.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DeviceArg {
+    /// The CPU backend (burn-flex).
+    Cpu,
+    /// Any GPU through wgpu (Vulkan/Metal/DX12; lavapipe on a machine without one).
+    Wgpu,
+}
+
+/// `synthfeat train` options.
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Run folder: config.json, metrics.jsonl and the checkpoint go here.
+    #[arg(long)]
+    out: PathBuf,
+    /// Dataset folder written by `synthfeat generate`.
+    #[arg(long)]
+    data: PathBuf,
+    /// Tasks, comma-separated (depth, normal, contour).
+    #[arg(long, value_delimiter = ',', default_value = "depth,normal,contour")]
+    tasks: Vec<String>,
+    /// Training crop size, pixels (a multiple of 16, at most the dataset's image size).
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Samples per batch.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Optimisation steps.
+    #[arg(long, default_value_t = 100)]
+    steps: u64,
+    /// Backend.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
+    /// Channels of conv1 of the small backbone.
+    #[arg(long, default_value_t = 16)]
+    width: usize,
+    /// Labels at 1/N of the input resolution (1, 2, 4, 8 or 16).
+    #[arg(long, default_value_t = 4)]
+    label_scale: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Validate every N steps (and at the end).
+    #[arg(long, default_value_t = 50)]
+    val_every: u64,
+    /// Percentage of scenes held out for validation.
+    #[arg(long, default_value_t = 10)]
+    val_percent: u64,
+    /// Seed of initialisation, shuffling and augmentation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn check(a: &TrainArgs) -> Result<()> {
+    if a.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    if a.steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    if a.size == 0 || !a.size.is_multiple_of(SmallBackbone::<Flex>::STRIDE) {
+        bail!(
+            "--size {} must be a multiple of {} (the backbone's stride)",
+            a.size,
+            SmallBackbone::<Flex>::STRIDE
+        );
+    }
+    if ![1, 2, 4, 8, 16].contains(&a.label_scale) {
+        bail!(
+            "--label-scale must be 1, 2, 4, 8 or 16, got {}",
+            a.label_scale
+        );
+    }
+    if a.val_percent >= 100 {
+        bail!("--val-percent must be below 100");
+    }
+    Ok(())
+}
+
+/// Runs `synthfeat train`.
+pub fn run(a: TrainArgs) -> Result<()> {
+    check(&a)?;
+    match a.device {
+        DeviceArg::Cpu => train::<Autodiff<Flex>>(&a, Default::default()),
+        DeviceArg::Wgpu => train::<Autodiff<Wgpu>>(&a, Default::default()),
+    }
+}
+
+fn task_json(r: &StepReport) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for t in &r.tasks {
+        m.insert(format!("{}_loss", t.name), json!(t.loss));
+        for (k, v) in &t.metrics {
+            m.insert(format!("{}_{}", t.name, k), json!(v));
+        }
+    }
+    serde_json::Value::Object(m)
+}
+
+fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
+    B::seed(&device, a.seed);
+    let config = MultiTaskConfig::new(
+        SmallBackboneConfig::new().with_width(a.width),
+        a.tasks.clone(),
+    )
+    .with_label_scale(a.label_scale);
+    let mut model = config.init::<B>(&device)?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("creating run folder {}", a.out.display()))?;
+    let cfg_path = a.out.join("config.json");
+    std::fs::write(
+        &cfg_path,
+        serde_json::to_vec_pretty(&json!({
+            "model": serde_json::to_value(&config)?,
+            "data": a.data, "size": a.size, "batch": a.batch, "steps": a.steps, "lr": a.lr,
+            "seed": a.seed, "val_percent": a.val_percent, "weights": serde_json::to_value(TaskWeights::new())?,
+        }))?,
+    )
+    .with_context(|| format!("writing {}", cfg_path.display()))?;
+    let opts = DataOptions {
+        batch: a.batch,
+        crop: a.size,
+        flip: true,
+        grey_probability: 0.1,
+        shuffle_buffer: 256,
+        seed: a.seed,
+        validation_percent: a.val_percent,
+        prefetch: 4,
+    };
+    let mut batches =
+        train_batches(&a.data, opts).with_context(|| format!("reading {}", a.data.display()))?;
+    let val = validation_samples(&a.data, a.val_percent, a.size, 64)?;
+    let val_inner = if val.is_empty() {
+        eprintln!(
+            "warning: no validation scene in {} at --val-percent {}",
+            a.data.display(),
+            a.val_percent
+        );
+        None
+    } else {
+        Some(SyntheticBatch::<B::InnerBackend>::from_samples(
+            &val,
+            a.label_scale,
+            &device,
+        )?)
+    };
+    let weights = TaskWeights::new();
+    let mut optim = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999).init();
+    let metrics_path = a.out.join("metrics.jsonl");
+    let mut metrics = std::fs::File::create(&metrics_path)
+        .with_context(|| format!("creating {}", metrics_path.display()))?;
+    let bar = indicatif::ProgressBar::new(a.steps);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "[{elapsed_precise}] {bar:30} {pos}/{len} steps ({per_sec}) {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let start = Instant::now();
+    for step in 1..=a.steps {
+        let samples = batches.next().context("the data pipeline stopped")??;
+        let batch = SyntheticBatch::<B>::from_samples(&samples, a.label_scale, &device)?;
+        let (m, report) = train_step(model, &mut optim, &batch, &weights, a.lr);
+        model = m;
+        if !report.loss.is_finite() {
+            bail!(
+                "loss became {} at step {step}; stopping (no checkpoint written for this step)",
+                report.loss
+            );
+        }
+        let sps = (step as f64 * a.batch as f64) / start.elapsed().as_secs_f64();
+        let mut line = json!({"step": step, "split": "train", "loss": report.loss, "lr": a.lr, "samples_per_s": sps});
+        if let (Some(obj), serde_json::Value::Object(t)) =
+            (line.as_object_mut(), task_json(&report))
+        {
+            obj.extend(t);
+        }
+        writeln!(metrics, "{line}")
+            .with_context(|| format!("writing {}", metrics_path.display()))?;
+        bar.set_message(format!("loss {:.3}", report.loss));
+        bar.inc(1);
+        if let Some(vb) = &val_inner
+            && (step % a.val_every.max(1) == 0 || step == a.steps)
+        {
+            let (_, vr) = losses(&model.valid(), vb, &weights);
+            let mut line = json!({"step": step, "split": "val", "loss": vr.loss});
+            if let (Some(obj), serde_json::Value::Object(t)) =
+                (line.as_object_mut(), task_json(&vr))
+            {
+                obj.extend(t);
+            }
+            writeln!(metrics, "{line}")
+                .with_context(|| format!("writing {}", metrics_path.display()))?;
+            bar.println(format!("step {step}: validation {line}"));
+        }
+    }
+    bar.finish_and_clear();
+    let ckpt = a.out.join("model");
+    model
+        .valid()
+        .save_file(&ckpt, &NamedMpkFileRecorder::<FullPrecisionSettings>::new())
+        .with_context(|| format!("writing checkpoint {}", ckpt.display()))?;
+    println!(
+        "trained {} steps in {:.1} s ({:.1} samples/s); metrics in {}, checkpoint {}.mpk",
+        a.steps,
+        start.elapsed().as_secs_f64(),
+        a.steps as f64 * a.batch as f64 / start.elapsed().as_secs_f64(),
+        metrics_path.display(),
+        ckpt.display()
+    );
+    Ok(())
+}

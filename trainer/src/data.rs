@@ -1,0 +1,224 @@
+//! Training data from dataset shards: shuffled across and within shards,
+//! augmented and batched on a worker thread with bounded memory, with a
+//! validation split held out by scene seed.
+
+use crossbeam_channel::Receiver;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::{Path, PathBuf};
+
+use crate::augment::{crop, grey, hflip};
+use engine::Sample;
+use engine::dataset::{DatasetError, DatasetReader};
+
+/// Errors of the data pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The dataset cannot be opened.
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    /// Nothing usable is left.
+    #[error("no usable training sample in {dir} ({skipped} shards skipped as damaged)")]
+    NoSamples {
+        /// The dataset folder.
+        dir: PathBuf,
+        /// Shards skipped.
+        skipped: usize,
+    },
+    /// The crop does not fit the images.
+    #[error("crop {crop} does not fit sample {key} ({width}x{height})")]
+    Crop {
+        /// Requested crop.
+        crop: usize,
+        /// The sample.
+        key: String,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+    },
+}
+
+/// Data-pipeline options.
+#[derive(Clone, Debug)]
+pub struct DataOptions {
+    /// Samples per batch.
+    pub batch: usize,
+    /// Square random crop side (0: no crop).
+    pub crop: usize,
+    /// Random horizontal flips.
+    pub flip: bool,
+    /// Probability of the "grey" augmentation.
+    pub grey_probability: f32,
+    /// Samples held in the shuffle buffer.
+    pub shuffle_buffer: usize,
+    /// Seed of the shuffling and augmentation.
+    pub seed: u64,
+    /// Percentage of scenes held out for validation.
+    pub validation_percent: u64,
+    /// Batches prepared ahead.
+    pub prefetch: usize,
+}
+
+/// Train or validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// Used for training.
+    Train,
+    /// Held out, never trained on.
+    Validation,
+}
+
+/// The split of a scene, decided by its seed alone.
+pub fn split_of(scene_seed: u64, validation_percent: u64) -> Split {
+    let mut z = scene_seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    if z % 100 < validation_percent {
+        Split::Validation
+    } else {
+        Split::Train
+    }
+}
+
+fn augment(s: Sample, opts: &DataOptions, rng: &mut ChaCha8Rng) -> Result<Sample, DataError> {
+    let mut s = s;
+    if opts.crop > 0 {
+        let (w, h) = (s.meta.width as usize, s.meta.height as usize);
+        if opts.crop > w || opts.crop > h {
+            return Err(DataError::Crop {
+                crop: opts.crop,
+                key: s.meta.key.clone(),
+                width: s.meta.width,
+                height: s.meta.height,
+            });
+        }
+        let x0 = rng.random_range(0..=w - opts.crop);
+        let y0 = rng.random_range(0..=h - opts.crop);
+        s = crop(&s, x0, y0, opts.crop).unwrap_or(s);
+    }
+    if opts.flip && rng.random::<bool>() {
+        s = hflip(&s);
+    }
+    if rng.random::<f32>() < opts.grey_probability {
+        s = grey(&s, rng.random_range(0..3));
+    }
+    Ok(s)
+}
+
+/// Endless training batches from a dataset folder, prepared on a worker thread.
+pub struct ShardBatches {
+    rx: Receiver<Result<Vec<Sample>, DataError>>,
+}
+
+impl Iterator for ShardBatches {
+    type Item = Result<Vec<Sample>, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rx.recv().ok()
+    }
+}
+
+/// Opens `dir` and starts producing training batches, epoch after epoch.
+///
+/// A damaged shard is skipped with a warning naming it; if a whole epoch yields
+/// no training sample, the iterator returns an error and ends.
+pub fn train_batches(dir: &Path, opts: DataOptions) -> Result<ShardBatches, DataError> {
+    let reader = DatasetReader::open(dir)?;
+    let shards = reader.shard_paths().len();
+    let (tx, rx) = crossbeam_channel::bounded(opts.prefetch.max(1));
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut buffer: Vec<Sample> = Vec::with_capacity(opts.shuffle_buffer + 1);
+        let mut batch: Vec<Sample> = Vec::with_capacity(opts.batch);
+        loop {
+            let mut order: Vec<usize> = (0..shards).collect();
+            order.shuffle(&mut rng);
+            let (mut used, mut skipped) = (0usize, 0usize);
+            for i in order {
+                let mut stop = false;
+                reader.read_shard(i, &mut |r| match r {
+                    Ok(s)
+                        if split_of(s.meta.scene_seed, opts.validation_percent) == Split::Train =>
+                    {
+                        used += 1;
+                        buffer.push(s);
+                        if buffer.len() > opts.shuffle_buffer {
+                            let k = rng.random_range(0..buffer.len());
+                            let picked = buffer.swap_remove(k);
+                            match augment(picked, &opts, &mut rng) {
+                                Ok(a) => batch.push(a),
+                                Err(e) => {
+                                    let _ = tx.send(Err(e));
+                                    stop = true;
+                                    return false;
+                                }
+                            }
+                            if batch.len() == opts.batch.max(1) {
+                                let full =
+                                    std::mem::replace(&mut batch, Vec::with_capacity(opts.batch));
+                                if tx.send(Ok(full)).is_err() {
+                                    stop = true;
+                                    return false;
+                                }
+                            }
+                        }
+                        true
+                    }
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::warn!("skipping the rest of a damaged shard: {e}");
+                        skipped += 1;
+                        true
+                    }
+                });
+                if stop {
+                    return;
+                }
+            }
+            if used == 0 {
+                let _ = tx.send(Err(DataError::NoSamples {
+                    dir: dir.clone(),
+                    skipped,
+                }));
+                return;
+            }
+        }
+    });
+    Ok(ShardBatches { rx })
+}
+
+/// Up to `max` held-out validation samples of `dir`, in dataset order, unaugmented
+/// (centre-cropped to `crop` when it is non-zero).
+pub fn validation_samples(
+    dir: &Path,
+    validation_percent: u64,
+    crop_size: usize,
+    max: usize,
+) -> Result<Vec<Sample>, DataError> {
+    let reader = DatasetReader::open(dir)?;
+    let mut out = Vec::new();
+    for i in 0..reader.shard_paths().len() {
+        reader.read_shard(i, &mut |r| {
+            if let Ok(s) = r
+                && split_of(s.meta.scene_seed, validation_percent) == Split::Validation
+            {
+                let (w, h) = (s.meta.width as usize, s.meta.height as usize);
+                let s = if crop_size > 0 && crop_size <= w && crop_size <= h {
+                    crop(&s, (w - crop_size) / 2, (h - crop_size) / 2, crop_size).unwrap_or(s)
+                } else {
+                    s
+                };
+                out.push(s);
+            }
+            out.len() < max
+        });
+        if out.len() >= max {
+            break;
+        }
+    }
+    Ok(out)
+}
