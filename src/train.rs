@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use trainer::batch::SyntheticBatch;
 use trainer::burn;
-use trainer::data::{DataOptions, train_batches, validation_samples};
+use trainer::data::{DataOptions, ShardBatches, batches_from, train_batches, validation_samples};
 use trainer::model::{SmallBackbone, SmallBackboneConfig};
 use trainer::train::{MultiTaskConfig, StepReport, TaskWeights, losses, train_step};
 
@@ -34,8 +34,22 @@ pub struct TrainArgs {
     #[arg(long)]
     out: PathBuf,
     /// Dataset folder written by `synthfeat generate`.
+    #[arg(long, required_unless_present = "live", conflicts_with = "live")]
+    data: Option<PathBuf>,
+    /// Train on frames rendered live in this process (no disk) instead of --data.
     #[arg(long)]
-    data: PathBuf,
+    live: bool,
+    /// Live mode: rendered image size (at least --size).
+    #[arg(long, default_value_t = 128)]
+    render_size: u32,
+    /// Live mode: views per scene.
+    #[arg(long, default_value_t = 4)]
+    views: u32,
+    /// Live mode: held-out validation frames, rendered from another seed before training.
+    #[arg(long, default_value_t = 32)]
+    val_frames: u64,
+    #[command(flatten)]
+    scene: crate::generate::SceneConfigArgs,
     /// Tasks, comma-separated (depth, normal, contour).
     #[arg(long, value_delimiter = ',', default_value = "depth,normal,contour")]
     tasks: Vec<String>,
@@ -91,6 +105,13 @@ fn check(a: &TrainArgs) -> Result<()> {
             a.label_scale
         );
     }
+    if a.live && (a.render_size as usize) < a.size {
+        bail!(
+            "--render-size {} must be at least --size {}",
+            a.render_size,
+            a.size
+        );
+    }
     if a.val_percent >= 100 {
         bail!("--val-percent must be below 100");
     }
@@ -117,6 +138,35 @@ fn task_json(r: &StepReport) -> serde_json::Value {
     serde_json::Value::Object(m)
 }
 
+/// Live data: held-out validation frames rendered first (from another seed),
+/// then an endless stream from the renderer running in this process.
+fn live_data(a: &TrainArgs, opts: DataOptions) -> Result<(ShardBatches, Vec<engine::Sample>)> {
+    let config = a.scene.load()?;
+    let settings = engine::RenderSettings::new(a.render_size, &config);
+    let val_seed = a.seed ^ 0x5EED_0F0A_11DA_7A00;
+    let plan = engine::plan::Plan {
+        seed: val_seed,
+        views: a.views,
+        count: a.val_frames,
+        shard_size: a.val_frames.max(1),
+    };
+    let job = engine::render::RenderJob::generated(
+        config.clone(),
+        plan,
+        settings.clone(),
+        0..a.val_frames,
+    );
+    let mut val = Vec::new();
+    for s in engine::render::render(job)? {
+        let s = s?;
+        let (w, h) = (s.meta.width as usize, s.meta.height as usize);
+        let c = a.size;
+        val.push(trainer::augment::crop(&s, (w - c) / 2, (h - c) / 2, c).unwrap_or(s));
+    }
+    let stream = engine::stream(config, a.seed, a.views, settings)?;
+    Ok((batches_from(stream, opts), val))
+}
+
 fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
     B::seed(&device, a.seed);
     let config = MultiTaskConfig::new(
@@ -132,7 +182,7 @@ fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
         &cfg_path,
         serde_json::to_vec_pretty(&json!({
             "model": serde_json::to_value(&config)?,
-            "data": a.data, "size": a.size, "batch": a.batch, "steps": a.steps, "lr": a.lr,
+            "data": a.data, "live": a.live, "size": a.size, "batch": a.batch, "steps": a.steps, "lr": a.lr,
             "seed": a.seed, "val_percent": a.val_percent, "weights": serde_json::to_value(TaskWeights::new())?,
         }))?,
     )
@@ -147,13 +197,16 @@ fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
         validation_percent: a.val_percent,
         prefetch: 4,
     };
-    let mut batches =
-        train_batches(&a.data, opts).with_context(|| format!("reading {}", a.data.display()))?;
-    let val = validation_samples(&a.data, a.val_percent, a.size, 64)?;
+    let (mut batches, val) = match &a.data {
+        Some(dir) => (
+            train_batches(dir, opts).with_context(|| format!("reading {}", dir.display()))?,
+            validation_samples(dir, a.val_percent, a.size, 64)?,
+        ),
+        None => live_data(a, opts)?,
+    };
     let val_inner = if val.is_empty() {
         eprintln!(
-            "warning: no validation scene in {} at --val-percent {}",
-            a.data.display(),
+            "warning: no validation samples (--val-percent {})",
             a.val_percent
         );
         None

@@ -344,3 +344,42 @@ fn train_runs_end_to_end_on_generated_shards() {
     }
     assert!(run.join("config.json").exists() && run.join("model.mpk").exists());
 }
+
+#[test]
+fn train_live_streams_frames_from_the_renderer() {
+    let _guard = RENDER.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let run = tmp.path().join("run");
+    let o = synthfeat(&[
+        "train",
+        "--live",
+        "--out",
+        run.to_str().expect("utf8"),
+        "--render-size",
+        "64",
+        "--size",
+        "32",
+        "--batch",
+        "2",
+        "--steps",
+        "3",
+        "--width",
+        "4",
+        "--val-frames",
+        "4",
+        "--val-every",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).expect("metrics");
+    let splits: Vec<String> = metrics
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["split"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(splits, vec!["train", "train", "train", "val"]);
+}

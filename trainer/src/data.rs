@@ -26,6 +26,9 @@ pub enum DataError {
         /// Shards skipped.
         skipped: usize,
     },
+    /// The sample source (e.g. the renderer) failed.
+    #[error("sample source failed: {0}")]
+    Source(String),
     /// The crop does not fit the images.
     #[error("crop {crop} does not fit sample {key} ({width}x{height})")]
     Crop {
@@ -83,7 +86,8 @@ pub fn split_of(scene_seed: u64, validation_percent: u64) -> Split {
     }
 }
 
-fn augment(s: Sample, opts: &DataOptions, rng: &mut ChaCha8Rng) -> Result<Sample, DataError> {
+/// Applies the configured random crop, flip and grey to one sample.
+pub fn augment(s: Sample, opts: &DataOptions, rng: &mut ChaCha8Rng) -> Result<Sample, DataError> {
     let mut s = s;
     if opts.crop > 0 {
         let (w, h) = (s.meta.width as usize, s.meta.height as usize);
@@ -106,6 +110,43 @@ fn augment(s: Sample, opts: &DataOptions, rng: &mut ChaCha8Rng) -> Result<Sample
         s = grey(&s, rng.random_range(0..3));
     }
     Ok(s)
+}
+
+/// Batches of augmented samples from any sample source (e.g. the live renderer),
+/// built on a worker thread; ends when the source ends or fails.
+pub fn batches_from<I, E>(source: I, opts: DataOptions) -> ShardBatches
+where
+    I: Iterator<Item = Result<Sample, E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    let (tx, rx) = crossbeam_channel::bounded(opts.prefetch.max(1));
+    std::thread::spawn(move || {
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut batch = Vec::with_capacity(opts.batch);
+        for item in source {
+            let sample = match item {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Err(DataError::Source(e.to_string())));
+                    return;
+                }
+            };
+            match augment(sample, &opts, &mut rng) {
+                Ok(a) => batch.push(a),
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+            if batch.len() == opts.batch.max(1) {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(opts.batch));
+                if tx.send(Ok(full)).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    ShardBatches { rx }
 }
 
 /// Endless training batches from a dataset folder, prepared on a worker thread.
