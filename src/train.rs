@@ -9,14 +9,16 @@ use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use trainer::batch::SyntheticBatch;
 use trainer::burn;
 use trainer::data::{DataOptions, ShardBatches, batches_from, train_batches, validation_samples};
 use trainer::model::{SmallBackbone, SmallBackboneConfig};
-use trainer::train::{MultiTaskConfig, StepReport, TaskWeights, losses, train_step};
+use trainer::train::{
+    MultiTaskConfig, MultiTaskModel, StepReport, TaskWeights, losses, train_step,
+};
 
 /// Where the math runs.
 #[derive(Clone, Copy, ValueEnum)]
@@ -77,6 +79,9 @@ pub struct TrainArgs {
     /// Validate every N steps (and at the end).
     #[arg(long, default_value_t = 50)]
     val_every: u64,
+    /// Write the checkpoint every N steps (and at the end).
+    #[arg(long, default_value_t = 100)]
+    checkpoint_every: u64,
     /// Percentage of scenes held out for validation.
     #[arg(long, default_value_t = 10)]
     val_percent: u64,
@@ -167,6 +172,34 @@ fn live_data(a: &TrainArgs, opts: DataOptions) -> Result<(ShardBatches, Vec<engi
     Ok((batches_from(stream, opts), val))
 }
 
+/// Writes `model.mpk` (inference weights) and `checkpoint.json` (its step) atomically:
+/// each is written under a temporary name and renamed, so a crash never leaves a
+/// half-written checkpoint and the last good one stays.
+fn save_checkpoint<B: AutodiffBackend>(
+    model: &MultiTaskModel<B>,
+    out: &Path,
+    step: u64,
+) -> Result<PathBuf> {
+    // The recorder sets the extension itself: a stem without a dot keeps the name.
+    let tmp = out.join("model-partial");
+    model
+        .valid()
+        .save_file(&tmp, &NamedMpkFileRecorder::<FullPrecisionSettings>::new())
+        .with_context(|| format!("writing checkpoint {}.mpk", tmp.display()))?;
+    let done = out.join("model.mpk");
+    std::fs::rename(out.join("model-partial.mpk"), &done)
+        .with_context(|| format!("renaming to {}", done.display()))?;
+    let info = out.join("checkpoint.json");
+    let info_tmp = out.join("checkpoint.json.tmp");
+    std::fs::write(
+        &info_tmp,
+        serde_json::to_vec_pretty(&json!({"step": step, "weights": "model.mpk"}))?,
+    )
+    .with_context(|| format!("writing {}", info_tmp.display()))?;
+    std::fs::rename(&info_tmp, &info).with_context(|| format!("renaming to {}", info.display()))?;
+    Ok(done)
+}
+
 fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
     B::seed(&device, a.seed);
     let config = MultiTaskConfig::new(
@@ -250,6 +283,9 @@ fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
         }
         writeln!(metrics, "{line}")
             .with_context(|| format!("writing {}", metrics_path.display()))?;
+        if step % a.checkpoint_every.max(1) == 0 && step < a.steps {
+            save_checkpoint(&model, &a.out, step)?;
+        }
         bar.set_message(format!("loss {:.3}", report.loss));
         bar.inc(1);
         if let Some(vb) = &val_inner
@@ -268,13 +304,9 @@ fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    let ckpt = a.out.join("model");
-    model
-        .valid()
-        .save_file(&ckpt, &NamedMpkFileRecorder::<FullPrecisionSettings>::new())
-        .with_context(|| format!("writing checkpoint {}", ckpt.display()))?;
+    let ckpt = save_checkpoint(&model, &a.out, a.steps)?;
     println!(
-        "trained {} steps in {:.1} s ({:.1} samples/s); metrics in {}, checkpoint {}.mpk",
+        "trained {} steps in {:.1} s ({:.1} samples/s); metrics in {}, checkpoint {}",
         a.steps,
         start.elapsed().as_secs_f64(),
         a.steps as f64 * a.batch as f64 / start.elapsed().as_secs_f64(),

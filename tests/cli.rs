@@ -343,6 +343,15 @@ fn train_runs_end_to_end_on_generated_shards() {
         );
     }
     assert!(run.join("config.json").exists() && run.join("model.mpk").exists());
+    let info: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(run.join("checkpoint.json")).expect("checkpoint.json"),
+    )
+    .expect("json");
+    assert_eq!(info["step"], 3);
+    assert!(
+        !run.join("model.tmp.mpk").exists(),
+        "no temporary checkpoint left behind"
+    );
 }
 
 #[test]
