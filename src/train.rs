@@ -2,23 +2,20 @@
 
 use anyhow::{Context, Result, bail};
 use burn::backend::{Autodiff, Flex, Wgpu};
-use burn::module::{AutodiffModule, Module};
+use burn::module::AutodiffModule;
 use burn::optim::AdamConfig;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use trainer::batch::SyntheticBatch;
 use trainer::burn;
 use trainer::data::{DataOptions, ShardBatches, batches_from, train_batches, validation_samples};
 use trainer::model::{SmallBackbone, SmallBackboneConfig};
-use trainer::train::{
-    MultiTaskConfig, MultiTaskModel, StepReport, TaskWeights, losses, train_step,
-};
+use trainer::train::{MultiTaskConfig, StepReport, TaskWeights, losses, train_step};
 
 /// Where the math runs.
 #[derive(Clone, Copy, ValueEnum)]
@@ -172,34 +169,6 @@ fn live_data(a: &TrainArgs, opts: DataOptions) -> Result<(ShardBatches, Vec<engi
     Ok((batches_from(stream, opts), val))
 }
 
-/// Writes `model.mpk` (inference weights) and `checkpoint.json` (its step) atomically:
-/// each is written under a temporary name and renamed, so a crash never leaves a
-/// half-written checkpoint and the last good one stays.
-fn save_checkpoint<B: AutodiffBackend>(
-    model: &MultiTaskModel<B>,
-    out: &Path,
-    step: u64,
-) -> Result<PathBuf> {
-    // The recorder sets the extension itself: a stem without a dot keeps the name.
-    let tmp = out.join("model-partial");
-    model
-        .valid()
-        .save_file(&tmp, &NamedMpkFileRecorder::<FullPrecisionSettings>::new())
-        .with_context(|| format!("writing checkpoint {}.mpk", tmp.display()))?;
-    let done = out.join("model.mpk");
-    std::fs::rename(out.join("model-partial.mpk"), &done)
-        .with_context(|| format!("renaming to {}", done.display()))?;
-    let info = out.join("checkpoint.json");
-    let info_tmp = out.join("checkpoint.json.tmp");
-    std::fs::write(
-        &info_tmp,
-        serde_json::to_vec_pretty(&json!({"step": step, "weights": "model.mpk"}))?,
-    )
-    .with_context(|| format!("writing {}", info_tmp.display()))?;
-    std::fs::rename(&info_tmp, &info).with_context(|| format!("renaming to {}", info.display()))?;
-    Ok(done)
-}
-
 fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
     B::seed(&device, a.seed);
     let config = MultiTaskConfig::new(
@@ -284,7 +253,7 @@ fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
         writeln!(metrics, "{line}")
             .with_context(|| format!("writing {}", metrics_path.display()))?;
         if step % a.checkpoint_every.max(1) == 0 && step < a.steps {
-            save_checkpoint(&model, &a.out, step)?;
+            trainer::checkpoint::save(model.valid(), &a.out, step)?;
         }
         bar.set_message(format!("loss {:.3}", report.loss));
         bar.inc(1);
@@ -304,7 +273,7 @@ fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    let ckpt = save_checkpoint(&model, &a.out, a.steps)?;
+    let ckpt = trainer::checkpoint::save(model.valid(), &a.out, a.steps)?;
     println!(
         "trained {} steps in {:.1} s ({:.1} samples/s); metrics in {}, checkpoint {}",
         a.steps,

@@ -8,6 +8,7 @@
 
 pub mod augment;
 pub mod batch;
+pub mod checkpoint;
 pub mod data;
 pub mod losses;
 pub mod model;

@@ -143,3 +143,32 @@ fn quarter_resolution_labels_keep_centres_and_every_contour() {
     let rows: Vec<usize> = (0..8).filter(|&y| contour[y * 8] > 0.5).collect();
     assert_eq!(rows, vec![horizon / 4], "the horizon survives downsampling");
 }
+
+#[test]
+fn a_checkpoint_loads_back_to_identical_outputs() {
+    let device = Default::default();
+    let samples: Vec<Sample> = (0..2).map(|i| sample(i, 32)).collect();
+    let batch = SyntheticBatch::<B>::from_samples(&samples, 4, &device).expect("batch");
+    let config = MultiTaskConfig::new(
+        SmallBackboneConfig::new().with_width(4),
+        vec!["depth".into(), "normal".into(), "contour".into()],
+    );
+    let mut model = config.init::<B>(&device).expect("model");
+    let mut optim = AdamConfig::new().init();
+    for _ in 0..3 {
+        model = train_step(model, &mut optim, &batch, &TaskWeights::new(), 1e-3).0;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let trained = burn::module::AutodiffModule::valid(&model);
+    trainer::checkpoint::save(trained.clone(), tmp.path(), 3).expect("save");
+    assert!(!tmp.path().join("model-partial.mpk").exists());
+    let loaded = trainer::checkpoint::load::<Flex>(&config, tmp.path(), &device).expect("load");
+    let inner = SyntheticBatch::<Flex>::from_samples(&samples, 4, &device).expect("batch");
+    let weights = TaskWeights::new();
+    let (a, _) = losses(&trained, &inner, &weights);
+    let (b, _) = losses(&loaded, &inner, &weights);
+    assert_eq!(trainer::scalar(a), trainer::scalar(b));
+    let err = trainer::checkpoint::load::<Flex>(&config, &tmp.path().join("none"), &device)
+        .expect_err("missing");
+    assert!(err.to_string().contains("model.mpk"), "{err}");
+}
