@@ -129,8 +129,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
     }
 }
 
-fn task_json(r: &StepReport) -> serde_json::Value {
-    let mut m = serde_json::Map::new();
+/// One `metrics.jsonl` line: `base` plus every task's loss and metrics.
+fn metrics_line(base: serde_json::Value, r: &StepReport) -> serde_json::Value {
+    let mut m = match base {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
     for t in &r.tasks {
         m.insert(format!("{}_loss", t.name), json!(t.loss));
         for (k, v) in &t.metrics {
@@ -244,12 +248,10 @@ fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
             );
         }
         let sps = (step as f64 * a.batch as f64) / start.elapsed().as_secs_f64();
-        let mut line = json!({"step": step, "split": "train", "loss": report.loss, "lr": a.lr, "samples_per_s": sps});
-        if let (Some(obj), serde_json::Value::Object(t)) =
-            (line.as_object_mut(), task_json(&report))
-        {
-            obj.extend(t);
-        }
+        let line = metrics_line(
+            json!({"step": step, "split": "train", "loss": report.loss, "lr": a.lr, "samples_per_s": sps}),
+            &report,
+        );
         writeln!(metrics, "{line}")
             .with_context(|| format!("writing {}", metrics_path.display()))?;
         if step % a.checkpoint_every.max(1) == 0 && step < a.steps {
@@ -261,12 +263,7 @@ fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
             && (step % a.val_every.max(1) == 0 || step == a.steps)
         {
             let (_, vr) = losses(&model.valid(), vb, &weights);
-            let mut line = json!({"step": step, "split": "val", "loss": vr.loss});
-            if let (Some(obj), serde_json::Value::Object(t)) =
-                (line.as_object_mut(), task_json(&vr))
-            {
-                obj.extend(t);
-            }
+            let line = metrics_line(json!({"step": step, "split": "val", "loss": vr.loss}), &vr);
             writeln!(metrics, "{line}")
                 .with_context(|| format!("writing {}", metrics_path.display()))?;
             bar.println(format!("step {step}: validation {line}"));

@@ -44,6 +44,15 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Every line of a run's `metrics.jsonl`.
+fn metrics(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .expect("metrics")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
+}
+
 fn shard_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files(dir)
         .into_iter()
@@ -328,11 +337,7 @@ fn train_runs_end_to_end_on_generated_shards() {
         "3",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).expect("metrics");
-    let lines: Vec<serde_json::Value> = metrics
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
+    let lines = metrics(&run);
     let train: Vec<&serde_json::Value> = lines.iter().filter(|l| l["split"] == "train").collect();
     assert_eq!(train.len(), 3);
     for key in ["depth_loss", "normal_loss", "contour_loss", "samples_per_s"] {
@@ -349,7 +354,7 @@ fn train_runs_end_to_end_on_generated_shards() {
     .expect("json");
     assert_eq!(info["step"], 3);
     assert!(
-        !run.join("model.tmp.mpk").exists(),
+        !run.join("model-partial.mpk").exists(),
         "no temporary checkpoint left behind"
     );
 }
@@ -380,15 +385,9 @@ fn train_live_streams_frames_from_the_renderer() {
         "3",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).expect("metrics");
-    let splits: Vec<String> = metrics
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).expect("json")["split"]
-                .as_str()
-                .unwrap_or("")
-                .to_string()
-        })
+    let splits: Vec<String> = metrics(&run)
+        .iter()
+        .map(|l| l["split"].as_str().unwrap_or("").to_string())
         .collect();
     assert_eq!(splits, vec!["train", "train", "train", "val"]);
 }
