@@ -14,6 +14,8 @@ use engine::render::{RenderJob, render};
 pub enum BenchCommand {
     /// Frames/s of RGB only and of RGB + all labels, measured in one run, and their ratio.
     Render(RenderBenchArgs),
+    /// Samples/s of the full multitask training step (forward, backward, Adam).
+    Train(crate::bench_train::TrainBenchArgs),
 }
 
 /// Which render modes a bench measures.
@@ -110,6 +112,7 @@ fn measure_writing(a: &RenderBenchArgs) -> Result<f64> {
 /// Runs a bench.
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
+        BenchCommand::Train(a) => crate::bench_train::run(a),
         BenchCommand::Render(a) => {
             if a.frames == 0 || a.size == 0 || a.views == 0 {
                 bail!("--frames, --size and --views must be at least 1");

@@ -1,6 +1,8 @@
-//! `synthfeat`: headless synthetic data generation (and, later, training) from the command line.
+//! `synthfeat`: headless synthetic data generation and multitask training from the command line.
 
 mod bench;
+mod bench_train;
+mod export;
 mod generate;
 mod preview;
 mod rss;
@@ -17,8 +19,11 @@ use clap::{Parser, Subcommand};
   synthfeat generate --out data --count 64 --size 128
   synthfeat preview --data data --out sheet.png
   synthfeat bench render --size 256 --frames 200
+  synthfeat bench train --size 128 --batch 16
   synthfeat scene --seed 3
-  synthfeat train --data data --out runs/a --steps 200")]
+  synthfeat train --data data --out runs/a --steps 200
+  synthfeat train --data data --out runs/a --steps 400 --resume
+  synthfeat export --run runs/a --out encoder.safetensors")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,8 +42,10 @@ enum Command {
     },
     /// Print the scene description (JSON) of one seed.
     Scene(generate::SceneArgs),
-    /// Train the shared encoder on dataset shards (depth, normal, contour).
+    /// Train the shared encoder on shards or a live render stream (depth, normal, contour).
     Train(train::TrainArgs),
+    /// Write a run's encoder as .safetensors with PyTorch-style names (conv1.weight, …).
+    Export(export::ExportArgs),
 }
 
 fn main() {
@@ -63,5 +70,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench { what } => bench::run(what),
         Command::Scene(args) => generate::scene(args),
         Command::Train(args) => train::run(args),
+        Command::Export(args) => export::run(args),
     }
 }

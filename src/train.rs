@@ -1,21 +1,17 @@
-//! `synthfeat train`: multitask training on dataset shards.
+//! `synthfeat train`: multitask training on dataset shards or a live render stream.
 
 use anyhow::{Context, Result, bail};
 use burn::backend::{Autodiff, Flex, Wgpu};
-use burn::module::AutodiffModule;
-use burn::optim::AdamConfig;
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, ValueEnum};
-use serde_json::json;
-use std::io::Write;
-use std::path::PathBuf;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
 
-use trainer::batch::SyntheticBatch;
 use trainer::burn;
-use trainer::data::{DataOptions, ShardBatches, batches_from, train_batches, validation_samples};
-use trainer::model::{SmallBackbone, SmallBackboneConfig};
-use trainer::train::{MultiTaskConfig, StepReport, TaskWeights, losses, train_step};
+use trainer::config::TrainConfig;
+use trainer::data::{DataOptions, batches_from, train_batches, validation_samples};
+use trainer::model::BackboneKind;
+use trainer::run::{Progress, Run, fit};
+use trainer::train::{NoExtra, StepReport};
 
 /// Where the math runs.
 #[derive(Clone, Copy, ValueEnum)]
@@ -26,258 +22,312 @@ pub enum DeviceArg {
     Wgpu,
 }
 
-/// `synthfeat train` options.
+/// Encoder choice on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum BackboneArg {
+    /// Small VGG-style network for CPUs at 64–128 px.
+    Small,
+    /// The paper's AlexNet (batch norm, dilated fc6) for GPUs at 227 px.
+    Alexnet,
+}
+
+/// `synthfeat train` options. Flags left out take their value from `--config`,
+/// or on `--resume` from the run's `config.json`, or else the built-in defaults
+/// (`--print-default-config`).
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Run folder: config.json, metrics.jsonl and the checkpoint go here.
-    #[arg(long)]
-    out: PathBuf,
+    /// Run folder: config.json, metrics.jsonl, curves.png, predictions.png, checkpoints.
+    #[arg(long, required_unless_present = "print_default_config")]
+    out: Option<PathBuf>,
     /// Dataset folder written by `synthfeat generate`.
-    #[arg(long, required_unless_present = "live", conflicts_with = "live")]
+    #[arg(long, conflicts_with = "live")]
     data: Option<PathBuf>,
     /// Train on frames rendered live in this process (no disk) instead of --data.
     #[arg(long)]
     live: bool,
-    /// Live mode: rendered image size (at least --size).
-    #[arg(long, default_value_t = 128)]
-    render_size: u32,
-    /// Live mode: views per scene.
-    #[arg(long, default_value_t = 4)]
-    views: u32,
-    /// Live mode: held-out validation frames, rendered from another seed before training.
-    #[arg(long, default_value_t = 32)]
-    val_frames: u64,
-    #[command(flatten)]
-    scene: crate::generate::SceneConfigArgs,
-    /// Tasks, comma-separated (depth, normal, contour).
-    #[arg(long, value_delimiter = ',', default_value = "depth,normal,contour")]
-    tasks: Vec<String>,
-    /// Training crop size, pixels (a multiple of 16, at most the dataset's image size).
-    #[arg(long, default_value_t = 64)]
-    size: usize,
-    /// Samples per batch.
-    #[arg(long, default_value_t = 8)]
-    batch: usize,
-    /// Optimisation steps.
-    #[arg(long, default_value_t = 100)]
-    steps: u64,
+    /// Training config (TOML); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Continue the run in --out from its last checkpoint (same settings; --steps may grow).
+    #[arg(long)]
+    resume: bool,
+    /// Print the default training config as TOML and exit.
+    #[arg(long)]
+    print_default_config: bool,
     /// Backend.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     device: DeviceArg,
-    /// Channels of conv1 of the small backbone.
-    #[arg(long, default_value_t = 16)]
-    width: usize,
-    /// Labels at 1/N of the input resolution (1, 2, 4, 8 or 16).
-    #[arg(long, default_value_t = 4)]
-    label_scale: usize,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
-    /// Validate every N steps (and at the end).
-    #[arg(long, default_value_t = 50)]
-    val_every: u64,
-    /// Write the checkpoint every N steps (and at the end).
-    #[arg(long, default_value_t = 100)]
-    checkpoint_every: u64,
-    /// Percentage of scenes held out for validation.
-    #[arg(long, default_value_t = 10)]
-    val_percent: u64,
-    /// Seed of initialisation, shuffling and augmentation.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Encoder [default: small].
+    #[arg(long, value_enum)]
+    backbone: Option<BackboneArg>,
+    /// Tasks, comma-separated [default: depth,normal,contour].
+    #[arg(long, value_delimiter = ',')]
+    tasks: Option<Vec<String>>,
+    /// Training crop size, pixels (small: multiple of 16; alexnet: 32·k+3, e.g. 227) [default: 64].
+    #[arg(long)]
+    size: Option<usize>,
+    /// Samples per batch [default: 8].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Optimisation steps of the whole run [default: 100].
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Channels of conv1 of the small backbone [default: 16].
+    #[arg(long)]
+    width: Option<usize>,
+    /// Labels at 1/N of the input resolution: 1, 2, 4, 8 or 16 [default: 4].
+    #[arg(long)]
+    label_scale: Option<usize>,
+    /// Adam learning rate [default: 0.001].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Validate and redraw the PNGs every N steps, and at the end [default: 50].
+    #[arg(long)]
+    val_every: Option<u64>,
+    /// Write a checkpoint every N steps, and at the end [default: 100].
+    #[arg(long)]
+    checkpoint_every: Option<u64>,
+    /// Percentage of scenes held out for validation [default: 10].
+    #[arg(long)]
+    val_percent: Option<u64>,
+    /// Seed of initialisation, shuffling and augmentation (live: also of the scenes) [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Live mode: rendered image size, at least --size [default: 128].
+    #[arg(long)]
+    render_size: Option<u32>,
+    /// Live mode: views per scene [default: 4].
+    #[arg(long)]
+    views: Option<u32>,
+    /// Live mode: held-out validation frames, rendered from another seed first [default: 32].
+    #[arg(long)]
+    val_frames: Option<u64>,
+    /// Live mode: scene randomisation config (TOML).
+    #[arg(long)]
+    scene_config: Option<PathBuf>,
 }
 
-fn check(a: &TrainArgs) -> Result<()> {
-    if a.batch == 0 {
-        bail!("--batch must be at least 1");
-    }
-    if a.steps == 0 {
-        bail!("--steps must be at least 1");
-    }
-    if a.size == 0 || !a.size.is_multiple_of(SmallBackbone::<Flex>::STRIDE) {
-        bail!(
-            "--size {} must be a multiple of {} (the backbone's stride)",
-            a.size,
-            SmallBackbone::<Flex>::STRIDE
+impl TrainArgs {
+    /// The base config (saved run, file or defaults) with the flags applied.
+    fn config(&self, out: &Path) -> Result<TrainConfig> {
+        let mut c = if self.resume {
+            let path = out.join("config.json");
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "--resume: reading {} (is {} a run folder?)",
+                    path.display(),
+                    out.display()
+                )
+            })?;
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_value(v["train"].clone())
+                .with_context(|| format!("{}: the `train` section", path.display()))?
+        } else if let Some(path) = &self.config {
+            TrainConfig::from_toml_file(path)?
+        } else {
+            TrainConfig::default()
+        };
+        macro_rules! set {
+            ($($field:ident),*) => {$(if let Some(v) = &self.$field { c.$field = v.clone(); })*};
+        }
+        set!(
+            tasks,
+            size,
+            batch,
+            steps,
+            width,
+            label_scale,
+            lr,
+            val_every,
+            checkpoint_every,
+            val_percent,
+            seed
         );
+        if let Some(b) = self.backbone {
+            c.backbone = match b {
+                BackboneArg::Small => BackboneKind::Small,
+                BackboneArg::Alexnet => BackboneKind::Alexnet,
+            };
+        }
+        if let Some(v) = self.render_size {
+            c.live.render_size = v;
+        }
+        if let Some(v) = self.views {
+            c.live.views = v;
+        }
+        if let Some(v) = self.val_frames {
+            c.live.val_frames = v;
+        }
+        // Name flags, not config keys, in messages about flags.
+        c.validate()
+            .map_err(|e| anyhow::anyhow!("{}", flagify(&e.to_string())))?;
+        if self.live {
+            c.validate_live()
+                .map_err(|e| anyhow::anyhow!("{}", flagify(&e.to_string())))?;
+        }
+        Ok(c)
     }
-    if ![1, 2, 4, 8, 16].contains(&a.label_scale) {
-        bail!(
-            "--label-scale must be 1, 2, 4, 8 or 16, got {}",
-            a.label_scale
-        );
+}
+
+/// `batch` → `--batch`, `live.render_size` → `--render-size` in a message.
+fn flagify(msg: &str) -> String {
+    let mut out = msg.to_string();
+    if let (Some(a), Some(b)) = (
+        msg.find('`'),
+        msg[msg.find('`').map_or(0, |i| i + 1)..].find('`'),
+    ) {
+        let field = &msg[a + 1..a + 1 + b];
+        let flag = format!("--{}", field.trim_start_matches("live.").replace('_', "-"));
+        out = format!("{flag} (`{field}`){}", &msg[a + b + 2..]);
     }
-    if a.live && (a.render_size as usize) < a.size {
-        bail!(
-            "--render-size {} must be at least --size {}",
-            a.render_size,
-            a.size
-        );
-    }
-    if a.val_percent >= 100 {
-        bail!("--val-percent must be below 100");
-    }
-    Ok(())
+    out
 }
 
 /// Runs `synthfeat train`.
 pub fn run(a: TrainArgs) -> Result<()> {
-    check(&a)?;
+    if a.print_default_config {
+        print!("{}", TrainConfig::default().to_toml());
+        return Ok(());
+    }
+    let Some(out) = a.out.clone() else {
+        bail!("--out is required");
+    };
+    if a.data.is_none() && !a.live {
+        bail!("give --data DIR (shards from `synthfeat generate`) or --live");
+    }
+    let config = a.config(&out)?;
     match a.device {
-        DeviceArg::Cpu => train::<Autodiff<Flex>>(&a, Default::default()),
-        DeviceArg::Wgpu => train::<Autodiff<Wgpu>>(&a, Default::default()),
+        DeviceArg::Cpu => train::<Autodiff<Flex>>(&a, &out, &config, Default::default()),
+        DeviceArg::Wgpu => train::<Autodiff<Wgpu>>(&a, &out, &config, Default::default()),
     }
 }
 
-/// One `metrics.jsonl` line: `base` plus every task's loss and metrics.
-fn metrics_line(base: serde_json::Value, r: &StepReport) -> serde_json::Value {
-    let mut m = match base {
-        serde_json::Value::Object(m) => m,
-        _ => serde_json::Map::new(),
-    };
-    for t in &r.tasks {
-        m.insert(format!("{}_loss", t.name), json!(t.loss));
-        for (k, v) in &t.metrics {
-            m.insert(format!("{}_{}", t.name, k), json!(v));
-        }
+/// Progress bar with steps/s, samples/s and each task's loss.
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn start(&mut self, first: u64, last: u64) {
+        self.0.set_length(last);
+        self.0.set_position(first.saturating_sub(1));
+        self.0.reset_eta();
     }
-    serde_json::Value::Object(m)
+
+    fn step(&mut self, step: u64, r: &StepReport, samples_per_s: f64) {
+        let tasks: Vec<String> = r
+            .tasks
+            .iter()
+            .map(|t| format!("{} {:.3}", t.name, t.loss))
+            .collect();
+        self.0.set_message(format!(
+            "{samples_per_s:.1} samples/s, loss {:.3} ({})",
+            r.loss,
+            tasks.join(", ")
+        ));
+        self.0.set_position(step);
+    }
+
+    fn note(&mut self, text: &str) {
+        self.0.println(text);
+    }
 }
 
-/// Live data: held-out validation frames rendered first (from another seed),
-/// then an endless stream from the renderer running in this process.
-fn live_data(a: &TrainArgs, opts: DataOptions) -> Result<(ShardBatches, Vec<engine::Sample>)> {
-    let config = a.scene.load()?;
-    let settings = engine::RenderSettings::new(a.render_size, &config);
-    let val_seed = a.seed ^ 0x5EED_0F0A_11DA_7A00;
+fn options(c: &TrainConfig, skip_samples: u64) -> DataOptions {
+    DataOptions {
+        batch: c.batch,
+        crop: c.size,
+        flip: c.flip,
+        grey_probability: c.grey_probability,
+        shuffle_buffer: c.shuffle_buffer,
+        seed: c.seed,
+        validation_percent: c.val_percent,
+        prefetch: 4,
+        skip_samples,
+    }
+}
+
+/// Held-out frames for live training: rendered from another seed, centre-cropped.
+fn live_validation(c: &TrainConfig, scene: &scenes::Config) -> Result<Vec<engine::Sample>> {
+    let settings = engine::RenderSettings::new(c.live.render_size, scene);
+    let n = c.live.val_frames;
     let plan = engine::plan::Plan {
-        seed: val_seed,
-        views: a.views,
-        count: a.val_frames,
-        shard_size: a.val_frames.max(1),
+        seed: c.seed ^ 0x5EED_0F0A_11DA_7A00,
+        views: c.live.views,
+        count: n,
+        shard_size: n.max(1),
     };
-    let job = engine::render::RenderJob::generated(
-        config.clone(),
-        plan,
-        settings.clone(),
-        0..a.val_frames,
-    );
+    let job = engine::render::RenderJob::generated(scene.clone(), plan, settings, 0..n);
     let mut val = Vec::new();
     for s in engine::render::render(job)? {
         let s = s?;
-        let (w, h) = (s.meta.width as usize, s.meta.height as usize);
-        let c = a.size;
-        val.push(trainer::augment::crop(&s, (w - c) / 2, (h - c) / 2, c).unwrap_or(s));
+        let (w, h, k) = (s.meta.width as usize, s.meta.height as usize, c.size);
+        val.push(trainer::augment::crop(&s, (w - k) / 2, (h - k) / 2, k).unwrap_or(s));
     }
-    let stream = engine::stream(config, a.seed, a.views, settings)?;
-    Ok((batches_from(stream, opts), val))
+    Ok(val)
 }
 
-fn train<B: AutodiffBackend>(a: &TrainArgs, device: B::Device) -> Result<()> {
-    B::seed(&device, a.seed);
-    let config = MultiTaskConfig::new(
-        SmallBackboneConfig::new().with_width(a.width),
-        a.tasks.clone(),
-    )
-    .with_label_scale(a.label_scale);
-    let mut model = config.init::<B>(&device)?;
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("creating run folder {}", a.out.display()))?;
-    let cfg_path = a.out.join("config.json");
-    std::fs::write(
-        &cfg_path,
-        serde_json::to_vec_pretty(&json!({
-            "model": serde_json::to_value(&config)?,
-            "data": a.data, "live": a.live, "size": a.size, "batch": a.batch, "steps": a.steps, "lr": a.lr,
-            "seed": a.seed, "val_percent": a.val_percent, "weights": serde_json::to_value(TaskWeights::new())?,
-        }))?,
-    )
-    .with_context(|| format!("writing {}", cfg_path.display()))?;
-    let opts = DataOptions {
-        batch: a.batch,
-        crop: a.size,
-        flip: true,
-        grey_probability: 0.1,
-        shuffle_buffer: 256,
-        seed: a.seed,
-        validation_percent: a.val_percent,
-        prefetch: 4,
+fn train<B: AutodiffBackend>(
+    a: &TrainArgs,
+    out: &Path,
+    c: &TrainConfig,
+    device: B::Device,
+) -> Result<()> {
+    let scene = match &a.scene_config {
+        Some(p) => scenes::Config::from_file(p)?,
+        None => scenes::Config::default(),
     };
-    let (mut batches, val) = match &a.data {
-        Some(dir) => (
-            train_batches(dir, opts).with_context(|| format!("reading {}", dir.display()))?,
-            validation_samples(dir, a.val_percent, a.size, 64)?,
+    let (source, val) = match &a.data {
+        Some(dir) => {
+            let canonical = dir
+                .canonicalize()
+                .with_context(|| format!("--data {}", dir.display()))?;
+            let val = validation_samples(dir, c.val_percent, c.size, c.val_samples)
+                .with_context(|| format!("reading {}", dir.display()))?;
+            (serde_json::json!({"data": canonical}), val)
+        }
+        None => (
+            serde_json::json!({"live": {"scene_config": a.scene_config, "scene_config_hash": scene.hash_hex()}}),
+            live_validation(c, &scene)?,
         ),
-        None => live_data(a, opts)?,
     };
-    let val_inner = if val.is_empty() {
-        eprintln!(
-            "warning: no validation samples (--val-percent {})",
-            a.val_percent
-        );
-        None
-    } else {
-        Some(SyntheticBatch::<B::InnerBackend>::from_samples(
-            &val,
-            a.label_scale,
-            &device,
-        )?)
+    if val.is_empty() {
+        eprintln!("warning: no validation samples (raise --val-percent or generate more scenes)");
+    }
+    let mut data = |seen: u64| match &a.data {
+        Some(dir) => train_batches(dir, options(c, seen)),
+        None => {
+            let settings = engine::RenderSettings::new(c.live.render_size, &scene);
+            engine::stream_from(scene.clone(), c.seed, c.live.views, settings, seen)
+                .map(|s| batches_from(s, options(c, 0)))
+                .map_err(|e| trainer::data::DataError::Source(e.to_string()))
+        }
     };
-    let weights = TaskWeights::new();
-    let mut optim = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999).init();
-    let metrics_path = a.out.join("metrics.jsonl");
-    let mut metrics = std::fs::File::create(&metrics_path)
-        .with_context(|| format!("creating {}", metrics_path.display()))?;
-    let bar = indicatif::ProgressBar::new(a.steps);
+    let run = Run {
+        dir: out,
+        config: c,
+        source,
+        resume: a.resume,
+    };
+    let bar = indicatif::ProgressBar::new(c.steps);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "[{elapsed_precise}] {bar:30} {pos}/{len} steps ({per_sec}) {msg}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let start = Instant::now();
-    for step in 1..=a.steps {
-        let samples = batches.next().context("the data pipeline stopped")??;
-        let batch = SyntheticBatch::<B>::from_samples(&samples, a.label_scale, &device)?;
-        let (m, report) = train_step(model, &mut optim, &batch, &weights, a.lr);
-        model = m;
-        if !report.loss.is_finite() {
-            bail!(
-                "loss became {} at step {step}; stopping (no checkpoint written for this step)",
-                report.loss
-            );
-        }
-        let sps = (step as f64 * a.batch as f64) / start.elapsed().as_secs_f64();
-        let line = metrics_line(
-            json!({"step": step, "split": "train", "loss": report.loss, "lr": a.lr, "samples_per_s": sps}),
-            &report,
-        );
-        writeln!(metrics, "{line}")
-            .with_context(|| format!("writing {}", metrics_path.display()))?;
-        if step % a.checkpoint_every.max(1) == 0 && step < a.steps {
-            trainer::checkpoint::save(model.valid(), &a.out, step)?;
-        }
-        bar.set_message(format!("loss {:.3}", report.loss));
-        bar.inc(1);
-        if let Some(vb) = &val_inner
-            && (step % a.val_every.max(1) == 0 || step == a.steps)
-        {
-            let (_, vr) = losses(&model.valid(), vb, &weights);
-            let line = metrics_line(json!({"step": step, "split": "val", "loss": vr.loss}), &vr);
-            writeln!(metrics, "{line}")
-                .with_context(|| format!("writing {}", metrics_path.display()))?;
-            bar.println(format!("step {step}: validation {line}"));
-        }
-    }
+    let mut progress = Bar(bar.clone());
+    let summary = fit::<B>(&run, &device, &mut data, &val, &mut NoExtra, &mut progress);
     bar.finish_and_clear();
-    let ckpt = trainer::checkpoint::save(model.valid(), &a.out, a.steps)?;
+    let summary = summary.with_context(|| format!("training run {}", out.display()))?;
     println!(
-        "trained {} steps in {:.1} s ({:.1} samples/s); metrics in {}, checkpoint {}",
-        a.steps,
-        start.elapsed().as_secs_f64(),
-        a.steps as f64 * a.batch as f64 / start.elapsed().as_secs_f64(),
-        metrics_path.display(),
-        ckpt.display()
+        "trained to step {} ({} new steps, {:.1} samples/s); run folder {}",
+        summary.steps,
+        summary.new_steps,
+        summary.samples_per_s,
+        out.display()
     );
+    if let Some(v) = summary.validation {
+        println!("validation ({} samples): {}", v.samples, v.summary());
+    }
     Ok(())
 }

@@ -295,6 +295,17 @@ fn train_rejects_bad_input_naming_it() {
         "depht",
     );
     fails_naming(&["train", "--out", o, "--data", m], "no-data");
+    fails_naming(
+        &["train", "--out", o, "--data", m, "--resume"],
+        "run folder",
+    );
+    fails_naming(&["train", "--out", o], "--data");
+    fails_naming(&["export", "--run", o, "--out", m], "run folder");
+    let bad = tmp.path().join("train.toml");
+    std::fs::write(&bad, "bacth = 4\n").expect("write");
+    let b = bad.to_str().expect("utf8");
+    fails_naming(&["train", "--out", o, "--data", m, "--config", b], "bacth");
+    assert!(!out.join("checkpoints").exists(), "nothing half-written");
 }
 
 #[test]
@@ -332,7 +343,7 @@ fn train_runs_end_to_end_on_generated_shards() {
         "--width",
         "4",
         "--val-percent",
-        "40",
+        "50",
         "--val-every",
         "3",
     ]);
@@ -347,16 +358,39 @@ fn train_runs_end_to_end_on_generated_shards() {
             train[2]
         );
     }
-    assert!(run.join("config.json").exists() && run.join("model.mpk").exists());
     let info: serde_json::Value = serde_json::from_slice(
         &std::fs::read(run.join("checkpoint.json")).expect("checkpoint.json"),
     )
     .expect("json");
     assert_eq!(info["step"], 3);
-    assert!(
-        !run.join("model-partial.mpk").exists(),
-        "no temporary checkpoint left behind"
+    let ckpt = run.join(info["dir"].as_str().expect("dir"));
+    assert!(run.join("config.json").exists() && ckpt.join("model.mpk").exists());
+    for png in ["curves.png", "predictions.png"] {
+        assert!(run.join(png).is_file(), "{png}");
+    }
+    // Resume to more steps, then export the encoder.
+    let r = run.to_str().expect("utf8");
+    let d = data.to_str().expect("utf8");
+    let o = synthfeat(&["train", "--data", d, "--out", r, "--steps", "4", "--resume"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let steps: Vec<u64> = metrics(&run)
+        .iter()
+        .filter(|l| l["split"] == "train")
+        .filter_map(|l| l["step"].as_u64())
+        .collect();
+    assert_eq!(steps, vec![1, 2, 3, 4]);
+    let enc = tmp.path().join("encoder.safetensors");
+    let o = synthfeat(&["export", "--run", r, "--out", enc.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&enc).expect("export");
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + header_len]).expect("header json");
+    assert_eq!(
+        header["conv1.weight"]["shape"],
+        serde_json::json!([4, 3, 3, 3])
     );
+    assert_eq!(header["__metadata__"]["step"], "4");
 }
 
 #[test]

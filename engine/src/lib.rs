@@ -20,7 +20,7 @@ pub mod render;
 pub mod generate;
 
 #[cfg(feature = "render")]
-pub use render::{RenderError, RenderSettings, SampleStream, stream};
+pub use render::{RenderError, RenderSettings, SampleStream, stream, stream_from};
 
 pub use sample::{InstanceInfo, Intrinsics, Sample, SampleMeta};
 

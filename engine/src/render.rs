@@ -279,11 +279,28 @@ pub fn stream(
     views: u32,
     settings: RenderSettings,
 ) -> Result<SampleStream, RenderError> {
+    stream_from(config, seed, views, settings, 0)
+}
+
+/// [`stream`] starting at frame `first` of the run (a resumed consumer
+/// continues where it stopped instead of seeing the same frames again).
+pub fn stream_from(
+    config: Config,
+    seed: u64,
+    views: u32,
+    settings: RenderSettings,
+    first: u64,
+) -> Result<SampleStream, RenderError> {
     let plan = Plan {
         seed,
         views: views.max(1),
         count: u64::MAX,
         shard_size: u64::MAX,
     };
-    render(RenderJob::generated(config, plan, settings, 0..u64::MAX))
+    render(RenderJob::generated(
+        config,
+        plan,
+        settings,
+        first..u64::MAX,
+    ))
 }

@@ -18,21 +18,11 @@ pub enum BatchError {
         /// What is wrong.
         message: String,
     },
-    /// The label scale does not divide the image size.
-    #[error("label scale 1/{scale} does not divide the {width}x{height} image")]
-    Scale {
-        /// Requested downsampling factor.
-        scale: usize,
-        /// Image width.
-        width: usize,
-        /// Image height.
-        height: usize,
-    },
 }
 
 /// A batch of labelled synthetic images.
 ///
-/// Images are `[N, 3, H, W]` in `[0, 1]`; labels are at `H/scale × W/scale`.
+/// Images are `[N, 3, H, W]` in `[0, 1]`; labels are at `⌊H/scale⌋ × ⌊W/scale⌋`.
 #[derive(Clone, Debug)]
 pub struct SyntheticBatch<B: Backend> {
     /// RGB in `[0, 1]`.
@@ -58,13 +48,6 @@ impl<B: Backend> SyntheticBatch<B> {
         let first = samples.first().ok_or(BatchError::Empty)?;
         let (w, h) = (first.meta.width as usize, first.meta.height as usize);
         let s = scale.max(1);
-        if w % s != 0 || h % s != 0 {
-            return Err(BatchError::Scale {
-                scale: s,
-                width: w,
-                height: h,
-            });
-        }
         let (lw, lh) = (w / s, h / s);
         let n = samples.len();
         let mut rgb = Vec::with_capacity(n * 3 * w * h);

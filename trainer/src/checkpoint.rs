@@ -1,10 +1,17 @@
-//! Checkpoints: the model's weights (`model.mpk`) and `checkpoint.json`, each
-//! written under a temporary name and renamed, so a crash never leaves a
-//! half-written checkpoint and the last good one stays.
+//! Checkpoints of a run folder.
+//!
+//! Each checkpoint is a folder `RUN/checkpoints/step-NNNNNNNN/` holding the
+//! model (`model.mpk`) and, for training checkpoints, the optimizer state
+//! (`optimizer.mpk`). It is written under a `.partial` name and renamed when
+//! complete; `RUN/checkpoint.json` (written to a temporary name and renamed) then
+//! points at it, and only after that are older checkpoint folders removed. A
+//! crash at any moment therefore leaves the last good checkpoint in place.
 
 use burn::module::Module;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, RecorderError};
-use burn::tensor::backend::Backend;
+use burn::optim::Optimizer;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder, RecorderError};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use crate::train::{MultiTaskConfig, MultiTaskModel, TrainError};
@@ -12,6 +19,12 @@ use crate::train::{MultiTaskConfig, MultiTaskModel, TrainError};
 /// Checkpoint errors, naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
+    /// The run folder has no checkpoint.
+    #[error("{run}: no checkpoint (no checkpoint.json): nothing to resume or export")]
+    Missing {
+        /// The run folder.
+        run: PathBuf,
+    },
     /// Writing, renaming or reading a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -20,7 +33,7 @@ pub enum CheckpointError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The recorder failed.
+    /// A file is not what it should be.
     #[error("{path}: {message}")]
     Record {
         /// The file.
@@ -33,8 +46,28 @@ pub enum CheckpointError {
     Model(#[from] TrainError),
 }
 
+/// Where a run stood when its checkpoint was written (`checkpoint.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Optimisation steps done.
+    pub step: u64,
+    /// Training samples consumed (the data position).
+    pub samples_seen: u64,
+    /// Learning rate of the last step.
+    pub lr: f64,
+    /// The checkpoint folder, relative to the run folder.
+    pub dir: String,
+}
+
 fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
     NamedMpkFileRecorder::new()
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
+    move |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn record_err(path: &Path) -> impl FnOnce(RecorderError) -> CheckpointError + '_ {
@@ -44,46 +77,129 @@ fn record_err(path: &Path) -> impl FnOnce(RecorderError) -> CheckpointError + '_
     }
 }
 
-/// Writes `dir/model.mpk` and `dir/checkpoint.json` (holding `step`) atomically.
-pub fn save<B: Backend>(
-    model: MultiTaskModel<B>,
-    dir: &Path,
+const INFO: &str = "checkpoint.json";
+
+/// Writes a checkpoint of `model` (and `optimizer`, when given) at `state.step`
+/// and makes it the run's current one; returns its folder.
+pub fn save<B, O>(
+    run: &Path,
+    model: &MultiTaskModel<B>,
+    optimizer: Option<&O>,
     step: u64,
-) -> Result<PathBuf, CheckpointError> {
-    // The recorder sets the extension itself: a stem without a dot keeps the name.
-    let partial = dir.join("model-partial");
+    samples_seen: u64,
+    lr: f64,
+) -> Result<PathBuf, CheckpointError>
+where
+    B: AutodiffBackend,
+    O: Optimizer<MultiTaskModel<B>, B>,
+{
+    let name = format!("step-{step:08}");
+    let root = run.join("checkpoints");
+    let partial = root.join(format!("{name}.partial"));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+    }
+    std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+    // The recorder adds the extension itself.
+    let weights = partial.join("model");
     model
-        .save_file(&partial, &recorder())
-        .map_err(record_err(&partial))?;
-    let done = dir.join("model.mpk");
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| CheckpointError::Io { path, source }
+        .clone()
+        .save_file(&weights, &recorder())
+        .map_err(record_err(&weights))?;
+    if let Some(o) = optimizer {
+        let path = partial.join("optimizer");
+        Recorder::<B>::record(&recorder(), o.to_record(), path.clone())
+            .map_err(record_err(&path))?;
+    }
+    let done = root.join(&name);
+    let current = latest(run).ok().map(|s| s.dir);
+    let rel = format!("checkpoints/{name}");
+    if done.exists() {
+        if current.as_deref() == Some(rel.as_str()) {
+            // Already the committed checkpoint of this step: keep it.
+            std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+            return Ok(done);
+        }
+        std::fs::remove_dir_all(&done).map_err(io(&done))?;
+    }
+    std::fs::rename(&partial, &done).map_err(io(&done))?;
+    let state = TrainState {
+        step,
+        samples_seen,
+        lr,
+        dir: rel,
     };
-    std::fs::rename(dir.join("model-partial.mpk"), &done).map_err(io(&done))?;
-    let info = dir.join("checkpoint.json");
-    let info_tmp = dir.join("checkpoint.json.tmp");
-    let text = format!("{{\n  \"step\": {step},\n  \"weights\": \"model.mpk\"\n}}\n");
-    std::fs::write(&info_tmp, text).map_err(io(&info_tmp))?;
-    std::fs::rename(&info_tmp, &info).map_err(io(&info))?;
+    let info = run.join(INFO);
+    let tmp = run.join("checkpoint.json.tmp");
+    let text = serde_json::to_string_pretty(&state).unwrap_or_default();
+    std::fs::write(&tmp, text + "\n").map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &info).map_err(io(&info))?;
+    // Older checkpoints go only once the new one is committed.
+    if let Ok(entries) = std::fs::read_dir(&root) {
+        for e in entries.flatten() {
+            let n = e.file_name().to_string_lossy().to_string();
+            if n.starts_with("step-") && n != name {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     Ok(done)
 }
 
-/// Builds the model `config` describes and loads the weights of `dir/model.mpk`.
+/// The run's current checkpoint, from `RUN/checkpoint.json`.
+pub fn latest(run: &Path) -> Result<TrainState, CheckpointError> {
+    let info = run.join(INFO);
+    if !info.is_file() {
+        return Err(CheckpointError::Missing {
+            run: run.to_path_buf(),
+        });
+    }
+    let text = std::fs::read_to_string(&info).map_err(io(&info))?;
+    serde_json::from_str(&text).map_err(|e| CheckpointError::Record {
+        path: info.clone(),
+        message: e.to_string(),
+    })
+}
+
+/// Builds the model `config` describes with the weights of the run's current checkpoint.
 pub fn load<B: Backend>(
     config: &MultiTaskConfig,
-    dir: &Path,
+    run: &Path,
     device: &B::Device,
 ) -> Result<MultiTaskModel<B>, CheckpointError> {
-    let path = dir.join("model.mpk");
+    let state = latest(run)?;
+    let path = run.join(&state.dir).join("model.mpk");
     if !path.is_file() {
-        return Err(CheckpointError::Io {
+        return Err(CheckpointError::Record {
             path,
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no checkpoint"),
+            message: "the checkpoint's weights are missing".into(),
         });
     }
     let model = config.init::<B>(device)?;
     model
         .load_file(&path, &recorder(), device)
         .map_err(record_err(&path))
+}
+
+/// Restores the optimizer state of the run's current checkpoint into `optimizer`.
+pub fn load_optimizer<B, O>(
+    optimizer: O,
+    run: &Path,
+    device: &B::Device,
+) -> Result<O, CheckpointError>
+where
+    B: AutodiffBackend,
+    O: Optimizer<MultiTaskModel<B>, B>,
+{
+    let state = latest(run)?;
+    let path = run.join(&state.dir).join("optimizer.mpk");
+    if !path.is_file() {
+        return Err(CheckpointError::Record {
+            path,
+            message: "the checkpoint has no optimizer state (it cannot be resumed)".into(),
+        });
+    }
+    let record = Recorder::<B>::load::<O::Record>(&recorder(), path.clone(), device)
+        .map_err(record_err(&path))?;
+    Ok(optimizer.load_record(record))
 }

@@ -62,6 +62,51 @@ pub struct DataOptions {
     pub validation_percent: u64,
     /// Batches prepared ahead.
     pub prefetch: usize,
+    /// Whole batches' worth of samples to prepare and drop first: restores the
+    /// data position of a resumed run (the shuffling and augmentation draws
+    /// replay exactly, so the next batch is the one the run would have seen).
+    pub skip_samples: u64,
+}
+
+type BatchSender = crossbeam_channel::Sender<Result<Vec<Sample>, DataError>>;
+
+/// Collects augmented samples into batches and sends them, dropping the
+/// first `skip` samples' worth of batches.
+struct Batcher {
+    batch: Vec<Sample>,
+    size: usize,
+    to_skip: u64,
+    tx: BatchSender,
+}
+
+impl Batcher {
+    fn new(opts: &DataOptions, tx: BatchSender) -> Self {
+        Batcher {
+            batch: Vec::with_capacity(opts.batch.max(1)),
+            size: opts.batch.max(1),
+            to_skip: opts.skip_samples,
+            tx,
+        }
+    }
+
+    /// Adds a sample; false once nobody listens any more.
+    fn push(&mut self, sample: Sample) -> bool {
+        self.batch.push(sample);
+        if self.batch.len() < self.size {
+            return true;
+        }
+        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(self.size));
+        if self.to_skip >= full.len() as u64 {
+            self.to_skip -= full.len() as u64;
+            return true;
+        }
+        self.tx.send(Ok(full)).is_ok()
+    }
+
+    /// Sends an error (the pipeline ends after it).
+    fn fail(&self, e: DataError) {
+        let _ = self.tx.send(Err(e));
+    }
 }
 
 /// Train or validation.
@@ -122,27 +167,19 @@ where
     let (tx, rx) = crossbeam_channel::bounded(opts.prefetch.max(1));
     std::thread::spawn(move || {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-        let mut batch = Vec::with_capacity(opts.batch);
+        let mut out = Batcher::new(&opts, tx);
         for item in source {
             let sample = match item {
                 Ok(s) => s,
-                Err(e) => {
-                    let _ = tx.send(Err(DataError::Source(e.to_string())));
-                    return;
-                }
+                Err(e) => return out.fail(DataError::Source(e.to_string())),
             };
             match augment(sample, &opts, &mut rng) {
-                Ok(a) => batch.push(a),
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
+                Ok(a) => {
+                    if !out.push(a) {
+                        return;
+                    }
                 }
-            }
-            if batch.len() == opts.batch.max(1) {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(opts.batch));
-                if tx.send(Ok(full)).is_err() {
-                    return;
-                }
+                Err(e) => return out.fail(e),
             }
         }
     });
@@ -174,7 +211,7 @@ pub fn train_batches(dir: &Path, opts: DataOptions) -> Result<ShardBatches, Data
     std::thread::spawn(move || {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
         let mut buffer: Vec<Sample> = Vec::with_capacity(opts.shuffle_buffer + 1);
-        let mut batch: Vec<Sample> = Vec::with_capacity(opts.batch);
+        let mut out = Batcher::new(&opts, tx);
         loop {
             let mut order: Vec<usize> = (0..shards).collect();
             order.shuffle(&mut rng);
@@ -191,17 +228,14 @@ pub fn train_batches(dir: &Path, opts: DataOptions) -> Result<ShardBatches, Data
                             let k = rng.random_range(0..buffer.len());
                             let picked = buffer.swap_remove(k);
                             match augment(picked, &opts, &mut rng) {
-                                Ok(a) => batch.push(a),
-                                Err(e) => {
-                                    let _ = tx.send(Err(e));
-                                    stop = true;
-                                    return false;
+                                Ok(a) => {
+                                    if !out.push(a) {
+                                        stop = true;
+                                        return false;
+                                    }
                                 }
-                            }
-                            if batch.len() == opts.batch.max(1) {
-                                let full =
-                                    std::mem::replace(&mut batch, Vec::with_capacity(opts.batch));
-                                if tx.send(Ok(full)).is_err() {
+                                Err(e) => {
+                                    out.fail(e);
                                     stop = true;
                                     return false;
                                 }
@@ -221,11 +255,10 @@ pub fn train_batches(dir: &Path, opts: DataOptions) -> Result<ShardBatches, Data
                 }
             }
             if used == 0 {
-                let _ = tx.send(Err(DataError::NoSamples {
+                return out.fail(DataError::NoSamples {
                     dir: dir.clone(),
                     skipped,
-                }));
-                return;
+                });
             }
         }
     });

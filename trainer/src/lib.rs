@@ -2,18 +2,32 @@
 //! the training loop and evaluation.
 //!
 //! It reads the engine's data types only (no renderer), so it builds and tests
-//! without Bevy. So far: the small backbone and dense heads ([`model`]), the
-//! `Task` plug-in point with the depth, normal and contour tasks ([`tasks`]),
-//! their losses ([`losses`]), batching ([`batch`]) and the training step ([`train`]).
+//! without Bevy.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`model`] | backbones (`small`, `alexnet`) and dense heads |
+//! | [`tasks`] | the `Task` plug-in point: depth, normal, contour |
+//! | [`losses`] | the tasks' losses |
+//! | [`batch`], [`augment`], [`data`] | samples to tensors, augmentation, shard and live pipelines |
+//! | [`train`] | the multitask model and one optimisation step |
+//! | [`config`], [`run`] | a whole run: hyper-parameters, loop, resume |
+//! | [`validate`], [`plots`] | held-out metrics, `curves.png`, `predictions.png` |
+//! | [`checkpoint`], [`export`] | atomic checkpoints, safetensors export |
 
 pub mod augment;
 pub mod batch;
 pub mod checkpoint;
+pub mod config;
 pub mod data;
+pub mod export;
 pub mod losses;
 pub mod model;
+pub mod plots;
+pub mod run;
 pub mod tasks;
 pub mod train;
+pub mod validate;
 
 pub use burn;
 

@@ -19,12 +19,12 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::Backend;
 
 use crate::batch::SyntheticBatch;
-use crate::model::{Features, SmallBackbone};
+use crate::model::{Backbone, Features};
 
 /// What a task sees: the shared backbone, the batch and the backbone's features of its RGB.
 pub struct TaskContext<'a, B: Backend> {
     /// The shared encoder (tasks with their own inputs run it again).
-    pub backbone: &'a SmallBackbone<B>,
+    pub backbone: &'a Backbone<B>,
     /// The batch.
     pub batch: &'a SyntheticBatch<B>,
     /// Backbone features of `batch.rgb`, computed once for all tasks.
@@ -39,6 +39,9 @@ pub struct TaskOutput<B: Backend> {
     pub loss: Tensor<B, 1>,
     /// Named metrics (detached numbers).
     pub metrics: Vec<(&'static str, f64)>,
+    /// The dense prediction in label units (depth in metres, unit normals,
+    /// contour probability), detached, for the prediction sheets.
+    pub prediction: Option<Tensor<B, 4>>,
 }
 
 /// A training objective.
@@ -77,13 +80,10 @@ impl<B: Backend> Tasks<B> {
     }
 }
 
-/// Number of 2× up-convolutions from the 1/16 feature map to labels at 1/`scale`.
-pub fn upsamplings(scale: usize) -> usize {
-    let mut ups = 0;
-    let mut s = 16usize;
-    while s > scale.max(1) {
-        s /= 2;
-        ups += 1;
+impl<B: Backend> TaskContext<'_, B> {
+    /// Height and width of the batch's labels, which dense heads must reach.
+    pub fn label_size(&self) -> [usize; 2] {
+        let [_, _, h, w] = self.batch.valid.dims();
+        [h, w]
     }
-    ups
 }

@@ -7,8 +7,9 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use crate::batch::SyntheticBatch;
-use crate::model::{SmallBackbone, SmallBackboneConfig};
-use crate::tasks::{ContourTask, DepthTask, NormalTask, TaskContext, Tasks, upsamplings};
+use crate::model::head::upsamplings;
+use crate::model::{Backbone, BackboneConfig, Features};
+use crate::tasks::{ContourTask, DepthTask, NormalTask, TaskContext, TaskOutput, Tasks};
 
 /// Errors setting up training.
 #[derive(Debug, thiserror::Error)]
@@ -22,20 +23,33 @@ pub enum TrainError {
 }
 
 /// Loss weights per task (the paper's: depth 5, normal 10, contour 1).
-#[derive(Config, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TaskWeights {
     /// Depth loss weight.
-    #[config(default = 5.0)]
     pub depth: f64,
     /// Normal loss weight.
-    #[config(default = 10.0)]
     pub normal: f64,
     /// Contour loss weight.
-    #[config(default = 1.0)]
     pub contour: f64,
 }
 
+impl Default for TaskWeights {
+    fn default() -> Self {
+        TaskWeights {
+            depth: 5.0,
+            normal: 10.0,
+            contour: 1.0,
+        }
+    }
+}
+
 impl TaskWeights {
+    /// The paper's weights.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// The weight of task `name` (0 for an unknown name).
     pub fn get(&self, name: &str) -> f64 {
         match name {
@@ -51,7 +65,7 @@ impl TaskWeights {
 #[derive(Config, Debug)]
 pub struct MultiTaskConfig {
     /// The encoder.
-    pub backbone: SmallBackboneConfig,
+    pub backbone: BackboneConfig,
     /// Labels are predicted at 1/`label_scale` of the input (1 = full resolution).
     #[config(default = 4)]
     pub label_scale: usize,
@@ -63,7 +77,7 @@ pub struct MultiTaskConfig {
 #[derive(Module, Debug)]
 pub struct MultiTaskModel<B: Backend> {
     /// Shared encoder.
-    pub backbone: SmallBackbone<B>,
+    pub backbone: Backbone<B>,
     /// Task heads.
     pub tasks: Tasks<B>,
 }
@@ -71,8 +85,8 @@ pub struct MultiTaskModel<B: Backend> {
 impl MultiTaskConfig {
     /// Builds the model, refusing unknown task names.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Result<MultiTaskModel<B>, TrainError> {
-        let channels = self.backbone.channels()[4];
-        let ups = upsamplings(self.label_scale);
+        let channels = self.backbone.top_channels();
+        let ups = upsamplings(self.backbone.top_stride(), self.label_scale);
         let mut tasks = Tasks {
             depth: None,
             normal: None,
@@ -121,12 +135,37 @@ pub fn normalise<B: Backend>(rgb: Tensor<B, 4>) -> Tensor<B, 4> {
     (rgb - 0.5) * 4.0
 }
 
-/// Every task's loss on `batch`, weighted and summed, with the per-task report.
-pub fn losses<B: Backend>(
+/// A further objective on the shared encoder, added to the task losses of every
+/// step: the hook domain adaptation uses to bring its own (real) batch.
+pub trait ExtraObjective<B: Backend> {
+    /// The objective's loss (unweighted report included), given the model and
+    /// the backbone's features of the synthetic batch; `None` to skip this step.
+    fn loss(
+        &mut self,
+        model: &MultiTaskModel<B>,
+        synthetic: &Features<B>,
+    ) -> Option<(Tensor<B, 1>, TaskReport)>;
+}
+
+/// No further objective.
+pub struct NoExtra;
+
+impl<B: Backend> ExtraObjective<B> for NoExtra {
+    fn loss(
+        &mut self,
+        _: &MultiTaskModel<B>,
+        _: &Features<B>,
+    ) -> Option<(Tensor<B, 1>, TaskReport)> {
+        None
+    }
+}
+
+/// Every enabled task's output on `batch` (one backbone pass shared by all),
+/// with the backbone's features.
+pub fn task_outputs<B: Backend>(
     model: &MultiTaskModel<B>,
     batch: &SyntheticBatch<B>,
-    weights: &TaskWeights,
-) -> (Tensor<B, 1>, StepReport) {
+) -> (Vec<TaskOutput<B>>, Features<B>) {
     let features = model.backbone.forward(normalise(batch.rgb.clone()));
     let ctx = TaskContext {
         backbone: &model.backbone,
@@ -134,19 +173,45 @@ pub fn losses<B: Backend>(
         features: &features,
     };
     let outputs = model.tasks.outputs(&ctx);
+    (outputs, features)
+}
+
+/// Every task's loss on `batch`, weighted and summed, with the per-task report.
+pub fn losses<B: Backend>(
+    model: &MultiTaskModel<B>,
+    batch: &SyntheticBatch<B>,
+    weights: &TaskWeights,
+) -> (Tensor<B, 1>, StepReport) {
+    losses_with(model, batch, weights, &mut NoExtra)
+}
+
+/// [`losses`] plus an [`ExtraObjective`] (its loss is added with weight 1).
+pub fn losses_with<B: Backend>(
+    model: &MultiTaskModel<B>,
+    batch: &SyntheticBatch<B>,
+    weights: &TaskWeights,
+    extra: &mut dyn ExtraObjective<B>,
+) -> (Tensor<B, 1>, StepReport) {
+    let (outputs, features) = task_outputs(model, batch);
     let mut total: Option<Tensor<B, 1>> = None;
     let mut tasks = Vec::new();
-    for o in outputs {
-        let weighted = o.loss.clone() * weights.get(o.name);
-        total = Some(match total {
+    let mut add = |weighted: Tensor<B, 1>| {
+        total = Some(match total.take() {
             Some(t) => t + weighted,
             None => weighted,
         });
+    };
+    for o in outputs {
+        add(o.loss.clone() * weights.get(o.name));
         tasks.push(TaskReport {
             name: o.name,
             loss: crate::scalar(o.loss),
             metrics: o.metrics,
         });
+    }
+    if let Some((loss, report)) = extra.loss(model, &features) {
+        add(loss);
+        tasks.push(report);
     }
     let device = batch.rgb.device();
     let total = total.unwrap_or_else(|| Tensor::zeros([1], &device));
@@ -167,7 +232,24 @@ where
     O: Optimizer<MultiTaskModel<B>, B>,
     MultiTaskModel<B>: AutodiffModule<B>,
 {
-    let (total, report) = losses(&model, batch, weights);
+    train_step_with(model, optimizer, batch, weights, lr, &mut NoExtra)
+}
+
+/// [`train_step`] with an [`ExtraObjective`] on the shared encoder.
+pub fn train_step_with<B, O>(
+    model: MultiTaskModel<B>,
+    optimizer: &mut O,
+    batch: &SyntheticBatch<B>,
+    weights: &TaskWeights,
+    lr: f64,
+    extra: &mut dyn ExtraObjective<B>,
+) -> (MultiTaskModel<B>, StepReport)
+where
+    B: AutodiffBackend,
+    O: Optimizer<MultiTaskModel<B>, B>,
+    MultiTaskModel<B>: AutodiffModule<B>,
+{
+    let (total, report) = losses_with(&model, batch, weights, extra);
     let grads = GradientsParams::from_grads(total.backward(), &model);
     (optimizer.step(lr, model, grads), report)
 }

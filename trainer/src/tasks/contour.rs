@@ -28,7 +28,9 @@ impl<B: Backend> Task<B> for ContourTask<B> {
     }
 
     fn forward(&self, ctx: &TaskContext<B>) -> TaskOutput<B> {
-        let logits = self.head.forward(ctx.features.top().clone());
+        let logits = self
+            .head
+            .forward(ctx.features.top().clone(), ctx.label_size());
         let edges = ctx.batch.contour.clone();
         // F-score at probability 0.5 (logit 0).
         let predicted = logits.clone().detach().greater_elem(0.0).float();
@@ -36,9 +38,11 @@ impl<B: Backend> Task<B> for ContourTask<B> {
         let p: f64 = crate::scalar(predicted.sum());
         let g: f64 = crate::scalar(edges.clone().sum());
         let f_score = if p + g > 0.0 { 2.0 * tp / (p + g) } else { 1.0 };
+        let prediction = Some(burn::tensor::activation::sigmoid(logits.clone().detach()));
         TaskOutput {
             name: "contour",
             loss: contour_loss(logits, edges),
+            prediction,
             metrics: vec![("f_score", f_score)],
         }
     }

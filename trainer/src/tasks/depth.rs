@@ -28,18 +28,26 @@ impl<B: Backend> Task<B> for DepthTask<B> {
     }
 
     fn forward(&self, ctx: &TaskContext<B>) -> TaskOutput<B> {
-        let pred = self.head.forward(ctx.features.top().clone());
+        let pred = self
+            .head
+            .forward(ctx.features.top().clone(), ctx.label_size());
         let target = ctx.batch.depth_m.clone();
-        // Absolute relative error of exp(pred) on valid pixels.
+        // Absolute relative error and RMSE (metres) of exp(pred) on valid pixels.
         let valid = ctx.batch.valid.clone();
+        let count = valid.clone().sum().clamp_min(1.0);
         let safe = target.clone() + (valid.clone().neg() + 1.0);
-        let abs_rel = ((pred.clone().detach().exp() - target.clone()).abs() / safe * valid.clone())
-            .sum()
-            / valid.sum().clamp_min(1.0);
+        let error = (pred.clone().detach().exp() - target.clone()) * valid;
+        let abs_rel = error.clone().abs().div(safe).sum() / count.clone();
+        let rmse = (error.square().sum() / count).sqrt();
+        let prediction = Some(pred.clone().detach().exp());
         TaskOutput {
             name: "depth",
             loss: depth_loss(pred, target),
-            metrics: vec![("abs_rel", crate::scalar(abs_rel))],
+            prediction,
+            metrics: vec![
+                ("abs_rel", crate::scalar(abs_rel)),
+                ("rmse_m", crate::scalar(rmse)),
+            ],
         }
     }
 }

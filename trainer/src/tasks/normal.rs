@@ -28,18 +28,30 @@ impl<B: Backend> Task<B> for NormalTask<B> {
     }
 
     fn forward(&self, ctx: &TaskContext<B>) -> TaskOutput<B> {
-        let pred = self.head.forward(ctx.features.top().clone());
+        let pred = self
+            .head
+            .forward(ctx.features.top().clone(), ctx.label_size());
         let (target, valid) = (ctx.batch.normal.clone(), ctx.batch.valid.clone());
-        // Mean angular error in degrees on valid pixels.
+        // Mean angular error and share of pixels within 11.25°, on valid pixels.
         let p = pred.clone().detach();
         let unit = p.clone() / p.square().sum_dim(1).sqrt().clamp_min(1e-6);
+        let unit_pred = unit.clone();
         let cos = (unit * target.clone()).sum_dim(1).clamp(-1.0, 1.0);
-        let angle = (cos.acos() * valid.clone()).sum() / valid.clone().sum().clamp_min(1.0);
-        let angle_deg: f64 = crate::scalar(angle);
+        let count = valid.clone().sum().clamp_min(1.0);
+        let within = cos
+            .clone()
+            .greater_elem(11.25f64.to_radians().cos())
+            .float()
+            * valid.clone();
+        let within_pct = crate::scalar(within.sum() / count.clone()) * 100.0;
+        let angle = (cos.acos() * valid.clone()).sum() / count;
+        let angle_deg: f64 = crate::scalar(angle).to_degrees();
+        let prediction = Some(unit_pred);
         TaskOutput {
             name: "normal",
             loss: normal_loss(pred, target, valid),
-            metrics: vec![("angle_deg", angle_deg.to_degrees())],
+            prediction,
+            metrics: vec![("angle_deg", angle_deg), ("within_11_25_pct", within_pct)],
         }
     }
 }

@@ -1,0 +1,145 @@
+//! `synthfeat bench train`: samples/s of the full multitask training step
+//! (forward, backward and Adam over every task) on a fixed synthetic batch, so
+//! the figure is the trainer's alone (no data loading).
+
+use anyhow::{Result, bail};
+use burn::backend::{Autodiff, Flex, Wgpu};
+use burn::optim::AdamConfig;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Distribution, Tensor};
+use clap::Args;
+use std::time::Instant;
+
+use crate::train::{BackboneArg, DeviceArg};
+use trainer::batch::SyntheticBatch;
+use trainer::burn;
+use trainer::config::TrainConfig;
+use trainer::model::BackboneKind;
+use trainer::train::train_step;
+
+/// `synthfeat bench train` options.
+#[derive(Args)]
+pub struct TrainBenchArgs {
+    /// Encoder.
+    #[arg(long, value_enum, default_value_t = BackboneArg::Small)]
+    backbone: BackboneArg,
+    /// Input size, pixels.
+    #[arg(long, default_value_t = 128)]
+    size: usize,
+    /// Samples per batch.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Small backbone: channels of conv1 (32 gives 32→256 channels).
+    #[arg(long, default_value_t = 32)]
+    width: usize,
+    /// Labels at 1/N of the input (1 = full-resolution heads).
+    #[arg(long, default_value_t = 1)]
+    label_scale: usize,
+    /// Timed steps (the median is reported).
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    /// Untimed steps first.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Backend.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
+    /// Also print one JSON line (for scripts).
+    #[arg(long)]
+    json: bool,
+}
+
+/// A batch of random images and plausible labels.
+fn random_batch<B: AutodiffBackend>(c: &TrainConfig, device: &B::Device) -> SyntheticBatch<B> {
+    let (n, s) = (c.batch, c.size);
+    let l = s / c.label_scale;
+    let normal = Tensor::<B, 4>::random([n, 3, l, l], Distribution::Normal(0.0, 1.0), device);
+    let norm = normal.clone().square().sum_dim(1).sqrt().clamp_min(1e-6);
+    SyntheticBatch {
+        rgb: Tensor::random([n, 3, s, s], Distribution::Uniform(0.0, 1.0), device),
+        depth_m: Tensor::random([n, 1, l, l], Distribution::Uniform(0.5, 8.0), device),
+        normal: normal / norm,
+        valid: Tensor::ones([n, 1, l, l], device),
+        contour: Tensor::random([n, 1, l, l], Distribution::Bernoulli(0.1), device),
+    }
+}
+
+fn measure<B: AutodiffBackend>(
+    a: &TrainBenchArgs,
+    c: &TrainConfig,
+    device: B::Device,
+) -> Result<Vec<f64>> {
+    B::seed(&device, 0);
+    let mut model = c.model_config().init::<B>(&device)?;
+    let mut optim = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999).init();
+    let batch = random_batch::<B>(c, &device);
+    let mut times = Vec::new();
+    for i in 0..a.warmup + a.steps {
+        let t = Instant::now();
+        // The step reads its losses back, so it has finished when this returns.
+        let (m, report) = train_step(model, &mut optim, &batch, &c.weights, c.lr);
+        model = m;
+        if !report.loss.is_finite() {
+            bail!("the loss became {} at step {}", report.loss, i + 1);
+        }
+        if i >= a.warmup {
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    Ok(times)
+}
+
+/// Runs `synthfeat bench train`.
+pub fn run(a: TrainBenchArgs) -> Result<()> {
+    if a.steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    let c = TrainConfig {
+        backbone: match a.backbone {
+            BackboneArg::Small => BackboneKind::Small,
+            BackboneArg::Alexnet => BackboneKind::Alexnet,
+        },
+        width: a.width,
+        size: a.size,
+        batch: a.batch,
+        label_scale: a.label_scale,
+        ..TrainConfig::default()
+    };
+    c.validate()?;
+    let (device_name, mut times) = match a.device {
+        DeviceArg::Cpu => (
+            "cpu (burn-flex)",
+            measure::<Autodiff<Flex>>(&a, &c, Default::default())?,
+        ),
+        DeviceArg::Wgpu => (
+            "wgpu",
+            measure::<Autodiff<Wgpu>>(&a, &c, Default::default())?,
+        ),
+    };
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let sps = a.batch as f64 / median;
+    println!(
+        "train step, {} backbone (width {}), {}x{} input, batch {}, labels 1/{}, tasks {}, {device_name}:",
+        c.backbone,
+        c.width,
+        c.size,
+        c.size,
+        c.batch,
+        c.label_scale,
+        c.tasks.join("+")
+    );
+    println!(
+        "  median {median:.3} s/step over {} steps (min {:.3}, max {:.3}): {sps:.2} samples/s",
+        times.len(),
+        times[0],
+        times[times.len() - 1]
+    );
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({"impl": "burn", "device": device_name, "median_s_per_step": median, "samples_per_s": sps})
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! AlexNet as in the paper: the CaffeNet layout with batch norm after every
+//! convolution and the fully connected layers as convolutions, so the encoder
+//! stays dense for pixel-wise tasks.
+//!
+//! | layer | conv | then |
+//! |---|---|---|
+//! | conv1 | 96 × 11×11, stride 4 | max-pool 3×3/2 |
+//! | conv2 | 256 × 5×5, pad 2 | max-pool 3×3/2 |
+//! | conv3 | 384 × 3×3, pad 1 | |
+//! | conv4 | 384 × 3×3, pad 1 | |
+//! | conv5 | 256 × 3×3, pad 1 | max-pool 3×3/1 ("pool5") |
+//! | fc6 | 4096 × 6×6, dilation 2, pad 5 | |
+//! | fc7 | 4096 × 1×1 | |
+//!
+//! A 227 px input gives 55, 27, 13, 13, 13, 11 and 11 px maps.
+
+use burn::module::Module;
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::tensor::Tensor;
+use burn::tensor::backend::Backend;
+
+use super::Features;
+use super::block::{ConvBlock, ConvShape};
+
+/// Names of the layers, in order.
+pub const LAYER_NAMES: [&str; 7] = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"];
+
+/// Output channels of each layer, every count divided by `divisor`.
+pub fn channels(divisor: usize) -> [usize; 7] {
+    [96, 256, 384, 384, 256, 4096, 4096].map(|c| (c / divisor.max(1)).max(1))
+}
+
+/// The paper's AlexNet (see the module documentation).
+#[derive(Module, Debug)]
+pub struct AlexNet<B: Backend> {
+    conv1: ConvBlock<B>,
+    conv2: ConvBlock<B>,
+    conv3: ConvBlock<B>,
+    conv4: ConvBlock<B>,
+    conv5: ConvBlock<B>,
+    fc6: ConvBlock<B>,
+    fc7: ConvBlock<B>,
+    pool: MaxPool2d,
+    pool5: MaxPool2d,
+}
+
+impl<B: Backend> AlexNet<B> {
+    /// The network with every channel count divided by `divisor` (1 = the paper's).
+    pub fn new(divisor: usize, device: &B::Device) -> Self {
+        let c = channels(divisor);
+        let shape = |input, output, kernel, stride, padding, dilation| ConvShape {
+            input,
+            output,
+            kernel,
+            stride,
+            padding,
+            dilation,
+        };
+        AlexNet {
+            conv1: ConvBlock::new(shape(3, c[0], 11, 4, 0, 1), device),
+            conv2: ConvBlock::new(shape(c[0], c[1], 5, 1, 2, 1), device),
+            conv3: ConvBlock::new(ConvShape::k3(c[1], c[2], 1), device),
+            conv4: ConvBlock::new(ConvShape::k3(c[2], c[3], 1), device),
+            conv5: ConvBlock::new(ConvShape::k3(c[3], c[4], 1), device),
+            fc6: ConvBlock::new(shape(c[4], c[5], 6, 1, 5, 2), device),
+            fc7: ConvBlock::new(shape(c[5], c[6], 1, 1, 0, 1), device),
+            pool: MaxPool2dConfig::new([3, 3]).with_strides([2, 2]).init(),
+            pool5: MaxPool2dConfig::new([3, 3]).with_strides([1, 1]).init(),
+        }
+    }
+
+    /// Every layer's output (after ReLU, before pooling) for `[N, 3, H, W]` images.
+    pub fn forward(&self, x: Tensor<B, 4>) -> Features<B> {
+        let c1 = self.conv1.forward(x);
+        let c2 = self.conv2.forward(self.pool.forward(c1.clone()));
+        let c3 = self.conv3.forward(self.pool.forward(c2.clone()));
+        let c4 = self.conv4.forward(c3.clone());
+        let c5 = self.conv5.forward(c4.clone());
+        let f6 = self.fc6.forward(self.pool5.forward(c5.clone()));
+        let f7 = self.fc7.forward(f6.clone());
+        let layers = LAYER_NAMES.into_iter().zip([c1, c2, c3, c4, c5, f6, f7]);
+        Features {
+            layers: layers.collect(),
+        }
+    }
+
+    /// The blocks with their names, in order.
+    pub fn blocks(&self) -> Vec<(&'static str, &ConvBlock<B>)> {
+        let blocks = [
+            &self.conv1,
+            &self.conv2,
+            &self.conv3,
+            &self.conv4,
+            &self.conv5,
+            &self.fc6,
+            &self.fc7,
+        ];
+        LAYER_NAMES.into_iter().zip(blocks).collect()
+    }
+}

@@ -1,0 +1,302 @@
+//! A whole training run in a run folder: config, metrics, validation, PNGs,
+//! checkpoints and resuming.
+//!
+//! `RUN/config.json` holds the [`TrainConfig`] and the data source;
+//! `RUN/metrics.jsonl` one line per step (`split: train`) and per validation
+//! (`split: val`); `RUN/curves.png` and `RUN/predictions.png` are refreshed at
+//! each validation; checkpoints follow [`crate::checkpoint`].
+
+use burn::module::AutodiffModule;
+use burn::optim::AdamConfig;
+use burn::tensor::backend::AutodiffBackend;
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::batch::{BatchError, SyntheticBatch};
+use crate::checkpoint::{self, CheckpointError};
+use crate::config::{ConfigError, TrainConfig};
+use crate::data::{DataError, ShardBatches};
+use crate::train::{ExtraObjective, MultiTaskModel, StepReport, TrainError, train_step_with};
+use crate::validate::{Validation, validate};
+use engine::Sample;
+
+/// Why a run stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The model cannot be built.
+    #[error(transparent)]
+    Model(#[from] TrainError),
+    /// Checkpoint trouble.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The data pipeline failed.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A batch could not be built.
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    /// The data pipeline ended.
+    #[error("the data pipeline stopped before step {step}")]
+    DataEnded {
+        /// The step that found no batch.
+        step: u64,
+    },
+    /// A run-folder file cannot be written or read.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The loss became NaN or infinite.
+    #[error(
+        "the loss became {loss} at step {step}; training stopped. {}",
+        match last_good { Some(s) => format!("The last good checkpoint (step {s}) is kept."), None => "No checkpoint had been written yet.".to_string() }
+    )]
+    NonFinite {
+        /// The step.
+        step: u64,
+        /// The loss value.
+        loss: f64,
+        /// Step of the checkpoint left in place.
+        last_good: Option<u64>,
+    },
+    /// `--resume` with a changed setting.
+    #[error(
+        "--resume: `{field}` is {now} but the run was started with {then}; resume with the same settings"
+    )]
+    Mismatch {
+        /// The setting.
+        field: String,
+        /// Asked for now.
+        now: String,
+        /// Saved in config.json.
+        then: String,
+    },
+}
+
+/// What a run reports as it goes (a progress bar, a log, nothing).
+pub trait Progress {
+    /// Training is about to run steps `first..=last`.
+    fn start(&mut self, first: u64, last: u64);
+    /// A step finished.
+    fn step(&mut self, step: u64, report: &StepReport, samples_per_s: f64);
+    /// A line worth showing (validation results, checkpoints).
+    fn note(&mut self, text: &str);
+}
+
+/// Shows nothing.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&mut self, _: u64, _: u64) {}
+    fn step(&mut self, _: u64, _: &StepReport, _: f64) {}
+    fn note(&mut self, _: &str) {}
+}
+
+/// How a run ended.
+#[derive(Clone, Debug)]
+pub struct RunSummary {
+    /// Steps done in total (including any before a resume).
+    pub steps: u64,
+    /// Steps done by this call.
+    pub new_steps: u64,
+    /// Training samples per second over this call.
+    pub samples_per_s: f64,
+    /// The last validation, if any ran.
+    pub validation: Option<Validation>,
+}
+
+/// One training run.
+pub struct Run<'a> {
+    /// The run folder.
+    pub dir: &'a Path,
+    /// Hyper-parameters.
+    pub config: &'a TrainConfig,
+    /// Where the data comes from, recorded in `config.json` (and compared on resume).
+    pub source: serde_json::Value,
+    /// Continue from the run folder's checkpoint.
+    pub resume: bool,
+}
+
+fn file_err(path: &Path) -> impl FnOnce(String) -> RunError + '_ {
+    move |message| RunError::File {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// One `metrics.jsonl` line: `base` plus every task's loss and metrics.
+pub fn metrics_line(base: serde_json::Value, r: &StepReport) -> serde_json::Value {
+    let mut m = match base {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    for t in &r.tasks {
+        m.insert(format!("{}_loss", t.name), json!(t.loss));
+        for (k, v) in &t.metrics {
+            m.insert(format!("{}_{}", t.name, k), json!(v));
+        }
+    }
+    serde_json::Value::Object(m)
+}
+
+/// Writes `RUN/config.json`, or on resume checks that nothing but `steps`,
+/// `val_every` and `checkpoint_every` changed.
+fn record_config(run: &Run) -> Result<(), RunError> {
+    let path = run.dir.join("config.json");
+    let now =
+        json!({"train": run.config, "source": run.source, "model": run.config.model_config()});
+    if run.resume {
+        let text = std::fs::read_to_string(&path).map_err(|e| file_err(&path)(e.to_string()))?;
+        let then: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| file_err(&path)(e.to_string()))?;
+        let may_change = ["steps", "val_every", "checkpoint_every"];
+        let (Some(a), Some(b)) = (now["train"].as_object(), then["train"].as_object()) else {
+            return Err(file_err(&path)("no `train` section".into()));
+        };
+        for (k, v) in a {
+            if !may_change.contains(&k.as_str()) && b.get(k) != Some(v) {
+                return Err(RunError::Mismatch {
+                    field: k.clone(),
+                    now: v.to_string(),
+                    then: b.get(k).map(|x| x.to_string()).unwrap_or_default(),
+                });
+            }
+        }
+        if now["source"] != then["source"] {
+            return Err(RunError::Mismatch {
+                field: "data source".into(),
+                now: now["source"].to_string(),
+                then: then["source"].to_string(),
+            });
+        }
+    }
+    let tmp = run.dir.join("config.json.tmp");
+    let text = serde_json::to_string_pretty(&now).map_err(|e| file_err(&path)(e.to_string()))?;
+    std::fs::write(&tmp, text + "\n").map_err(|e| file_err(&tmp)(e.to_string()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| file_err(&path)(e.to_string()))
+}
+
+/// Opens `metrics.jsonl` for appending; on resume first drops the lines of
+/// steps after the checkpoint (they will be run again).
+fn open_metrics(path: &Path, keep_through: Option<u64>) -> Result<std::fs::File, RunError> {
+    let err = |e: std::io::Error| file_err(path)(e.to_string());
+    if let Some(step) = keep_through {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let kept: String = text
+            .lines()
+            .filter(|l| {
+                serde_json::from_str::<serde_json::Value>(l)
+                    .ok()
+                    .and_then(|v| v["step"].as_u64())
+                    .is_some_and(|s| s <= step)
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let tmp = path.with_extension("jsonl.tmp");
+        std::fs::write(&tmp, kept).map_err(err)?;
+        std::fs::rename(&tmp, path).map_err(err)?;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(err)
+    } else {
+        std::fs::File::create(path).map_err(err)
+    }
+}
+
+/// Trains as `run` says. `data(samples_seen)` opens the training batches
+/// positioned after the first `samples_seen` samples; `val` are held-out
+/// samples at the training size; `extra` adds an objective to every step.
+pub fn fit<B: AutodiffBackend>(
+    run: &Run,
+    device: &B::Device,
+    data: &mut dyn FnMut(u64) -> Result<ShardBatches, DataError>,
+    val: &[Sample],
+    extra: &mut dyn ExtraObjective<B>,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary, RunError> {
+    let cfg = run.config;
+    cfg.validate()?;
+    std::fs::create_dir_all(run.dir).map_err(|e| file_err(run.dir)(e.to_string()))?;
+    B::seed(device, cfg.seed);
+    let model_cfg = cfg.model_config();
+    let mut model: MultiTaskModel<B> = model_cfg.init(device)?;
+    let mut optim = AdamConfig::new()
+        .with_beta_1(cfg.beta1 as f32)
+        .with_beta_2(cfg.beta2 as f32)
+        .init();
+    let (mut step, mut seen) = (0u64, 0u64);
+    if run.resume {
+        let state = checkpoint::latest(run.dir)?;
+        model = checkpoint::load(&model_cfg, run.dir, device)?;
+        optim = checkpoint::load_optimizer(optim, run.dir, device)?;
+        (step, seen) = (state.step, state.samples_seen);
+        progress.note(&format!("resuming at step {step} ({seen} samples seen)"));
+    }
+    record_config(run)?;
+    let metrics_path = run.dir.join("metrics.jsonl");
+    let mut metrics = open_metrics(&metrics_path, run.resume.then_some(step))?;
+    let mut log = |line: serde_json::Value| {
+        writeln!(metrics, "{line}").map_err(|e| file_err(&metrics_path)(e.to_string()))
+    };
+    let mut batches = data(seen)?;
+    let val_batches = crate::validate::batches::<B::InnerBackend>(val, cfg, device)?;
+    let mut last_val = None;
+    let first = step + 1;
+    progress.start(first, cfg.steps);
+    let start = Instant::now();
+    while step < cfg.steps {
+        step += 1;
+        let samples = batches.next().ok_or(RunError::DataEnded { step })??;
+        let batch = SyntheticBatch::<B>::from_samples(&samples, cfg.label_scale, device)?;
+        let lr = cfg.lr_at(step);
+        let (m, report) = train_step_with(model, &mut optim, &batch, &cfg.weights, lr, extra);
+        model = m;
+        if !report.loss.is_finite() {
+            return Err(RunError::NonFinite {
+                step,
+                loss: report.loss,
+                last_good: checkpoint::latest(run.dir).ok().map(|s| s.step),
+            });
+        }
+        seen += samples.len() as u64;
+        let sps = ((step - first + 1) * cfg.batch as u64) as f64 / start.elapsed().as_secs_f64();
+        log(metrics_line(
+            json!({"step": step, "split": "train", "loss": report.loss, "lr": lr, "samples_per_s": sps}),
+            &report,
+        ))?;
+        progress.step(step, &report, sps);
+        if step % cfg.val_every.max(1) == 0 || step == cfg.steps {
+            if !val_batches.is_empty() {
+                let v = validate(&model.valid(), &val_batches, &cfg.weights);
+                log(metrics_line(
+                    json!({"step": step, "split": "val", "loss": v.report.loss}),
+                    &v.report,
+                ))?;
+                progress.note(&format!("step {step}: validation {}", v.summary()));
+                last_val = Some(v);
+            }
+            crate::plots::refresh(run.dir, &model.valid(), &val_batches)
+                .map_err(|e| file_err(run.dir)(e.to_string()))?;
+        }
+        if step % cfg.checkpoint_every.max(1) == 0 || step == cfg.steps {
+            checkpoint::save(run.dir, &model, Some(&optim), step, seen, lr)?;
+        }
+    }
+    let new_steps = cfg.steps.saturating_sub(first - 1);
+    Ok(RunSummary {
+        steps: step,
+        new_steps,
+        samples_per_s: (new_steps * cfg.batch as u64) as f64
+            / start.elapsed().as_secs_f64().max(1e-9),
+        validation: last_val,
+    })
+}
