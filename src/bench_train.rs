@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use crate::train::{BackboneArg, DeviceArg};
 use trainer::batch::SyntheticBatch;
-use trainer::burn;
 use trainer::config::TrainConfig;
 use trainer::model::BackboneKind;
 use trainer::train::train_step;
@@ -114,6 +113,17 @@ pub fn run(a: TrainBenchArgs) -> Result<()> {
         DeviceArg::Wgpu => (
             "wgpu",
             measure::<Autodiff<Wgpu>>(&a, &c, Default::default())?,
+        ),
+        #[cfg(feature = "cpu-backends")]
+        DeviceArg::Ndarray => (
+            "cpu (burn-ndarray)",
+            measure::<Autodiff<burn::backend::NdArray>>(&a, &c, Default::default())?,
+        ),
+        #[cfg(feature = "cpu-backends")]
+        DeviceArg::Candle => (
+            "cpu (burn-candle)",
+            #[allow(deprecated)]
+            measure::<Autodiff<burn::backend::Candle>>(&a, &c, Default::default())?,
         ),
     };
     times.sort_by(f64::total_cmp);

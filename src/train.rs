@@ -6,8 +6,7 @@ use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 
-use trainer::burn;
-use trainer::config::TrainConfig;
+use trainer::config::{ConfigError, TrainConfig};
 use trainer::data::{DataOptions, batches_from, train_batches, validation_samples};
 use trainer::model::BackboneKind;
 use trainer::run::{Progress, Run, fit};
@@ -20,6 +19,12 @@ pub enum DeviceArg {
     Cpu,
     /// Any GPU through wgpu (Vulkan/Metal/DX12; lavapipe on a machine without one).
     Wgpu,
+    /// burn-ndarray on the CPU (built with `--features cpu-backends`).
+    #[cfg(feature = "cpu-backends")]
+    Ndarray,
+    /// burn-candle on the CPU (built with `--features cpu-backends`).
+    #[cfg(feature = "cpu-backends")]
+    Candle,
 }
 
 /// Encoder choice on the command line.
@@ -159,29 +164,24 @@ impl TrainArgs {
         if let Some(v) = self.val_frames {
             c.live.val_frames = v;
         }
-        // Name flags, not config keys, in messages about flags.
-        c.validate()
-            .map_err(|e| anyhow::anyhow!("{}", flagify(&e.to_string())))?;
+        c.validate().map_err(flag_error)?;
         if self.live {
-            c.validate_live()
-                .map_err(|e| anyhow::anyhow!("{}", flagify(&e.to_string())))?;
+            c.validate_live().map_err(flag_error)?;
         }
         Ok(c)
     }
 }
 
-/// `batch` → `--batch`, `live.render_size` → `--render-size` in a message.
-fn flagify(msg: &str) -> String {
-    let mut out = msg.to_string();
-    if let (Some(a), Some(b)) = (
-        msg.find('`'),
-        msg[msg.find('`').map_or(0, |i| i + 1)..].find('`'),
-    ) {
-        let field = &msg[a + 1..a + 1 + b];
-        let flag = format!("--{}", field.trim_start_matches("live.").replace('_', "-"));
-        out = format!("{flag} (`{field}`){}", &msg[a + b + 2..]);
+/// A config error that names the flag too (`batch` → `--batch (batch)`), since
+/// the value may have come from either.
+fn flag_error(e: ConfigError) -> anyhow::Error {
+    match e {
+        ConfigError::Invalid { field, message } => {
+            let flag = field.trim_start_matches("live.").replace('_', "-");
+            anyhow::anyhow!("--{flag} (`{field}` in the config) {message}")
+        }
+        other => other.into(),
     }
-    out
 }
 
 /// Runs `synthfeat train`.
@@ -200,6 +200,15 @@ pub fn run(a: TrainArgs) -> Result<()> {
     match a.device {
         DeviceArg::Cpu => train::<Autodiff<Flex>>(&a, &out, &config, Default::default()),
         DeviceArg::Wgpu => train::<Autodiff<Wgpu>>(&a, &out, &config, Default::default()),
+        #[cfg(feature = "cpu-backends")]
+        DeviceArg::Ndarray => {
+            train::<Autodiff<burn::backend::NdArray>>(&a, &out, &config, Default::default())
+        }
+        #[cfg(feature = "cpu-backends")]
+        #[allow(deprecated)]
+        DeviceArg::Candle => {
+            train::<Autodiff<burn::backend::Candle>>(&a, &out, &config, Default::default())
+        }
     }
 }
 

@@ -124,7 +124,7 @@ impl Default for TrainConfig {
             lr: 1e-3,
             beta1: 0.5,
             beta2: 0.999,
-            lr_decay_every: 1000,
+            lr_decay_every: 2000,
             lr_decay_gamma: 0.5,
             label_scale: 4,
             weights: TaskWeights::new(),
@@ -193,8 +193,11 @@ impl TrainConfig {
         if self.steps == 0 {
             return bad("steps", "must be at least 1".into());
         }
-        if self.width == 0 || self.alexnet_divisor == 0 {
-            return bad("width", "and `alexnet_divisor` must be at least 1".into());
+        if self.width == 0 {
+            return bad("width", "must be at least 1".into());
+        }
+        if self.alexnet_divisor == 0 {
+            return bad("alexnet_divisor", "must be at least 1".into());
         }
         if let Err(e) = self.backbone_config().check_size(self.size) {
             return bad("size", format!("{}: {e}", self.size));
@@ -208,14 +211,10 @@ impl TrainConfig {
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return bad("lr", format!("must be a positive number, got {}", self.lr));
         }
-        if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
-            return bad(
-                "beta1",
-                format!(
-                    "and `beta2` must lie in [0, 1), got {} and {}",
-                    self.beta1, self.beta2
-                ),
-            );
+        for (field, beta) in [("beta1", self.beta1), ("beta2", self.beta2)] {
+            if !(0.0..1.0).contains(&beta) {
+                return bad(field, format!("must lie in [0, 1), got {beta}"));
+            }
         }
         if !(self.lr_decay_gamma > 0.0 && self.lr_decay_gamma <= 1.0) {
             return bad(

@@ -147,6 +147,13 @@ pub fn metrics_line(base: serde_json::Value, r: &StepReport) -> serde_json::Valu
     serde_json::Value::Object(m)
 }
 
+/// Resident memory of this process in MiB (Linux; `None` elsewhere).
+fn rss_mib() -> Option<f64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: f64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some((pages * 4096.0 / 1_048_576.0 * 10.0).round() / 10.0)
+}
+
 /// Writes `RUN/config.json`, or on resume checks that nothing but `steps`,
 /// `val_every` and `checkpoint_every` changed.
 fn record_config(run: &Run) -> Result<(), RunError> {
@@ -269,10 +276,11 @@ pub fn fit<B: AutodiffBackend>(
         }
         seen += samples.len() as u64;
         let sps = ((step - first + 1) * cfg.batch as u64) as f64 / start.elapsed().as_secs_f64();
-        log(metrics_line(
-            json!({"step": step, "split": "train", "loss": report.loss, "lr": lr, "samples_per_s": sps}),
-            &report,
-        ))?;
+        let mut base = json!({"step": step, "split": "train", "loss": report.loss, "lr": lr, "samples_per_s": sps});
+        if let Some(rss) = rss_mib() {
+            base["rss_mib"] = json!(rss);
+        }
+        log(metrics_line(base, &report))?;
         progress.step(step, &report, sps);
         if step % cfg.val_every.max(1) == 0 || step == cfg.steps {
             if !val_batches.is_empty() {

@@ -37,8 +37,9 @@ pub struct TaskOutput<B: Backend> {
     pub name: &'static str,
     /// Unweighted loss.
     pub loss: Tensor<B, 1>,
-    /// Named metrics (detached numbers).
-    pub metrics: Vec<(&'static str, f64)>,
+    /// Named metrics (detached one-element tensors, read back together by the
+    /// caller, so a step waits on the device once).
+    pub metrics: Vec<(&'static str, Tensor<B, 1>)>,
     /// The dense prediction in label units (depth in metres, unit normals,
     /// contour probability), detached, for the prediction sheets.
     pub prediction: Option<Tensor<B, 4>>,

@@ -138,24 +138,17 @@ pub fn normalise<B: Backend>(rgb: Tensor<B, 4>) -> Tensor<B, 4> {
 /// A further objective on the shared encoder, added to the task losses of every
 /// step: the hook domain adaptation uses to bring its own (real) batch.
 pub trait ExtraObjective<B: Backend> {
-    /// The objective's loss (unweighted report included), given the model and
-    /// the backbone's features of the synthetic batch; `None` to skip this step.
-    fn loss(
-        &mut self,
-        model: &MultiTaskModel<B>,
-        synthetic: &Features<B>,
-    ) -> Option<(Tensor<B, 1>, TaskReport)>;
+    /// The objective's output (its loss joins the total with weight 1, its
+    /// metrics the report), given the model and the backbone's features of the
+    /// synthetic batch; `None` to skip this step.
+    fn loss(&mut self, model: &MultiTaskModel<B>, synthetic: &Features<B>) -> Option<TaskOutput<B>>;
 }
 
 /// No further objective.
 pub struct NoExtra;
 
 impl<B: Backend> ExtraObjective<B> for NoExtra {
-    fn loss(
-        &mut self,
-        _: &MultiTaskModel<B>,
-        _: &Features<B>,
-    ) -> Option<(Tensor<B, 1>, TaskReport)> {
+    fn loss(&mut self, _: &MultiTaskModel<B>, _: &Features<B>) -> Option<TaskOutput<B>> {
         None
     }
 }
@@ -192,30 +185,41 @@ pub fn losses_with<B: Backend>(
     weights: &TaskWeights,
     extra: &mut dyn ExtraObjective<B>,
 ) -> (Tensor<B, 1>, StepReport) {
-    let (outputs, features) = task_outputs(model, batch);
-    let mut total: Option<Tensor<B, 1>> = None;
-    let mut tasks = Vec::new();
-    let mut add = |weighted: Tensor<B, 1>| {
-        total = Some(match total.take() {
-            Some(t) => t + weighted,
-            None => weighted,
-        });
-    };
-    for o in outputs {
-        add(o.loss.clone() * weights.get(o.name));
-        tasks.push(TaskReport {
-            name: o.name,
-            loss: crate::scalar(o.loss),
-            metrics: o.metrics,
-        });
-    }
-    if let Some((loss, report)) = extra.loss(model, &features) {
-        add(loss);
-        tasks.push(report);
+    let (mut outputs, features) = task_outputs(model, batch);
+    let mut weighted: Vec<Tensor<B, 1>> = outputs
+        .iter()
+        .map(|o| o.loss.clone() * weights.get(o.name))
+        .collect();
+    if let Some(o) = extra.loss(model, &features) {
+        weighted.push(o.loss.clone());
+        outputs.push(o);
     }
     let device = batch.rgb.device();
-    let total = total.unwrap_or_else(|| Tensor::zeros([1], &device));
-    let loss = crate::scalar(total.clone());
+    let total = weighted
+        .into_iter()
+        .reduce(|a, b| a + b)
+        .unwrap_or_else(|| Tensor::zeros([1], &device));
+    // Every number of the report in one read-back, so the step waits on the device once.
+    let mut numbers = vec![total.clone().detach()];
+    for o in &outputs {
+        numbers.push(o.loss.clone().detach());
+        numbers.extend(o.metrics.iter().map(|(_, m)| m.clone().reshape([1])));
+    }
+    let values: Vec<f64> = Tensor::cat(numbers, 0)
+        .into_data()
+        .convert::<f64>()
+        .to_vec()
+        .unwrap_or_default();
+    let mut at = values.iter().copied().chain(std::iter::repeat(f64::NAN));
+    let loss = at.next().unwrap_or(f64::NAN);
+    let tasks = outputs
+        .iter()
+        .map(|o| TaskReport {
+            name: o.name,
+            loss: at.next().unwrap_or(f64::NAN),
+            metrics: o.metrics.iter().map(|(k, _)| (*k, at.next().unwrap_or(f64::NAN))).collect(),
+        })
+        .collect();
     (total, StepReport { loss, tasks })
 }
 

@@ -12,7 +12,8 @@ use trainer::data::{DataOptions, train_batches, validation_samples};
 use trainer::model::BackboneKind;
 use trainer::model::Features;
 use trainer::run::{Quiet, Run, RunError, RunSummary, fit};
-use trainer::train::{ExtraObjective, MultiTaskModel, NoExtra, TaskReport};
+use trainer::tasks::TaskOutput;
+use trainer::train::{ExtraObjective, MultiTaskModel, NoExtra};
 
 type B = Autodiff<Flex>;
 
@@ -151,20 +152,16 @@ struct NanAt {
 }
 
 impl ExtraObjective<B> for NanAt {
-    fn loss(
-        &mut self,
-        _: &MultiTaskModel<B>,
-        f: &Features<B>,
-    ) -> Option<(Tensor<B, 1>, TaskReport)> {
+    fn loss(&mut self, _: &MultiTaskModel<B>, f: &Features<B>) -> Option<TaskOutput<B>> {
         self.calls += 1;
         let bad = if self.calls == self.at { f32::NAN } else { 0.0 };
         let loss = f.top().clone().mean().reshape([1]) * 0.0 + bad;
-        let report = TaskReport {
+        Some(TaskOutput {
             name: "nan_probe",
-            loss: bad as f64,
+            loss,
             metrics: vec![],
-        };
-        Some((loss, report))
+            prediction: None,
+        })
     }
 }
 

@@ -40,7 +40,7 @@ fn panels(metrics: &str) -> Vec<Panel> {
                 continue;
             };
             let is_loss = k == "loss" || k.ends_with("_loss");
-            if is_loss || (split == "val" && !["step", "lr", "samples_per_s"].contains(&k.as_str()))
+            if is_loss || (split == "val" && !["step", "lr", "samples_per_s", "rss_mib"].contains(&k.as_str()))
             {
                 rows.push((split.to_string(), step, k.clone(), v));
             }
@@ -109,9 +109,14 @@ fn draw_panel(c: &mut Canvas, x0: i64, y0: i64, p: &Panel) {
         fold(f64::min, f64::MAX, |p| p.0),
         fold(f64::max, f64::MIN, |p| p.0),
     );
+    // The first 2% of steps (the initial loss spike) may leave the frame, so
+    // that the rest of the curve keeps its detail.
+    let settled = xmin + 0.02 * (xmax - xmin);
+    let late: Vec<f64> = all.iter().filter(|p| p.0 >= settled).map(|p| p.1).collect();
+    let ys = if late.is_empty() { all.iter().map(|p| p.1).collect() } else { late };
     let (mut ymin, mut ymax) = (
-        fold(f64::min, f64::MAX, |p| p.1),
-        fold(f64::max, f64::MIN, |p| p.1),
+        ys.iter().copied().fold(f64::MAX, f64::min),
+        ys.iter().copied().fold(f64::MIN, f64::max),
     );
     if ymax - ymin < 1e-12 {
         ymin -= 0.5;
@@ -120,8 +125,10 @@ fn draw_panel(c: &mut Canvas, x0: i64, y0: i64, p: &Panel) {
     let sx = |x: f64| {
         left as f64 + 2.0 + (x - xmin) / (xmax - xmin).max(1e-12) * ((right - left) as f64 - 4.0)
     };
-    let sy =
-        |y: f64| bottom as f64 - 2.0 - (y - ymin) / (ymax - ymin) * ((bottom - top) as f64 - 4.0);
+    let sy = |y: f64| {
+        let v = bottom as f64 - 2.0 - (y - ymin) / (ymax - ymin) * ((bottom - top) as f64 - 4.0);
+        v.clamp(top as f64 + 1.0, bottom as f64 - 2.0)
+    };
     c.text(x0 + 4, top, &fmt_num(ymax), [60, 60, 60]);
     c.text(x0 + 4, bottom - 8, &fmt_num(ymin), [60, 60, 60]);
     c.text(left, bottom + 6, &format!("{xmin:.0}"), [60, 60, 60]);

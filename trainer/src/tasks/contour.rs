@@ -34,10 +34,11 @@ impl<B: Backend> Task<B> for ContourTask<B> {
         let edges = ctx.batch.contour.clone();
         // F-score at probability 0.5 (logit 0).
         let predicted = logits.clone().detach().greater_elem(0.0).float();
-        let tp: f64 = crate::scalar((predicted.clone() * edges.clone()).sum());
-        let p: f64 = crate::scalar(predicted.sum());
-        let g: f64 = crate::scalar(edges.clone().sum());
-        let f_score = if p + g > 0.0 { 2.0 * tp / (p + g) } else { 1.0 };
+        let tp = (predicted.clone() * edges.clone()).sum();
+        let both = predicted.sum() + edges.clone().sum();
+        // No edge predicted and none there: a perfect score.
+        let none = both.clone().equal_elem(0.0).float();
+        let f_score = (tp * 2.0 + none.clone()) / (both + none);
         let prediction = Some(burn::tensor::activation::sigmoid(logits.clone().detach()));
         TaskOutput {
             name: "contour",

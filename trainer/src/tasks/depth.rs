@@ -45,8 +45,8 @@ impl<B: Backend> Task<B> for DepthTask<B> {
             loss: depth_loss(pred, target),
             prediction,
             metrics: vec![
-                ("abs_rel", crate::scalar(abs_rel)),
-                ("rmse_m", crate::scalar(rmse)),
+                ("abs_rel", abs_rel),
+                ("rmse_m", rmse),
             ],
         }
     }

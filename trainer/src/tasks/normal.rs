@@ -43,9 +43,8 @@ impl<B: Backend> Task<B> for NormalTask<B> {
             .greater_elem(11.25f64.to_radians().cos())
             .float()
             * valid.clone();
-        let within_pct = crate::scalar(within.sum() / count.clone()) * 100.0;
-        let angle = (cos.acos() * valid.clone()).sum() / count;
-        let angle_deg: f64 = crate::scalar(angle).to_degrees();
+        let within_pct = within.sum() / count.clone() * 100.0;
+        let angle_deg = (cos.acos() * valid.clone()).sum() / count * (180.0 / std::f64::consts::PI);
         let prediction = Some(unit_pred);
         TaskOutput {
             name: "normal",
