@@ -141,7 +141,8 @@ pub trait ExtraObjective<B: Backend> {
     /// The objective's output (its loss joins the total with weight 1, its
     /// metrics the report), given the model and the backbone's features of the
     /// synthetic batch; `None` to skip this step.
-    fn loss(&mut self, model: &MultiTaskModel<B>, synthetic: &Features<B>) -> Option<TaskOutput<B>>;
+    fn loss(&mut self, model: &MultiTaskModel<B>, synthetic: &Features<B>)
+    -> Option<TaskOutput<B>>;
 }
 
 /// No further objective.
@@ -217,7 +218,11 @@ pub fn losses_with<B: Backend>(
         .map(|o| TaskReport {
             name: o.name,
             loss: at.next().unwrap_or(f64::NAN),
-            metrics: o.metrics.iter().map(|(k, _)| (*k, at.next().unwrap_or(f64::NAN))).collect(),
+            metrics: o
+                .metrics
+                .iter()
+                .map(|(k, _)| (*k, at.next().unwrap_or(f64::NAN)))
+                .collect(),
         })
         .collect();
     (total, StepReport { loss, tasks })

@@ -40,7 +40,9 @@ fn panels(metrics: &str) -> Vec<Panel> {
                 continue;
             };
             let is_loss = k == "loss" || k.ends_with("_loss");
-            if is_loss || (split == "val" && !["step", "lr", "samples_per_s", "rss_mib"].contains(&k.as_str()))
+            if is_loss
+                || (split == "val"
+                    && !["step", "lr", "samples_per_s", "rss_mib"].contains(&k.as_str()))
             {
                 rows.push((split.to_string(), step, k.clone(), v));
             }
@@ -113,7 +115,11 @@ fn draw_panel(c: &mut Canvas, x0: i64, y0: i64, p: &Panel) {
     // that the rest of the curve keeps its detail.
     let settled = xmin + 0.02 * (xmax - xmin);
     let late: Vec<f64> = all.iter().filter(|p| p.0 >= settled).map(|p| p.1).collect();
-    let ys = if late.is_empty() { all.iter().map(|p| p.1).collect() } else { late };
+    let ys = if late.is_empty() {
+        all.iter().map(|p| p.1).collect()
+    } else {
+        late
+    };
     let (mut ymin, mut ymax) = (
         ys.iter().copied().fold(f64::MAX, f64::min),
         ys.iter().copied().fold(f64::MIN, f64::max),

@@ -44,10 +44,7 @@ impl<B: Backend> Task<B> for DepthTask<B> {
             name: "depth",
             loss: depth_loss(pred, target),
             prediction,
-            metrics: vec![
-                ("abs_rel", abs_rel),
-                ("rmse_m", rmse),
-            ],
+            metrics: vec![("abs_rel", abs_rel), ("rmse_m", rmse)],
         }
     }
 }
