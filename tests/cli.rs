@@ -300,6 +300,10 @@ fn train_rejects_bad_input_naming_it() {
         "run folder",
     );
     fails_naming(&["train", "--out", o], "--data");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let e = empty.to_str().expect("utf8");
+    fails_naming(&["train", "--out", o, "--data", e], "no shards");
     fails_naming(&["export", "--run", o, "--out", m], "run folder");
     let bad = tmp.path().join("train.toml");
     std::fs::write(&bad, "bacth = 4\n").expect("write");
