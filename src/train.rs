@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 
 use trainer::config::{ConfigError, TrainConfig};
-use trainer::data::{DataOptions, batches_from, train_batches, validation_samples};
+use trainer::data::{batches_from, train_batches, validation_samples};
 use trainer::model::BackboneKind;
 use trainer::run::{Progress, Run, fit};
 use trainer::train::{NoExtra, StepReport};
@@ -241,20 +241,6 @@ impl Progress for Bar {
     }
 }
 
-fn options(c: &TrainConfig, skip_samples: u64) -> DataOptions {
-    DataOptions {
-        batch: c.batch,
-        crop: c.size,
-        flip: c.flip,
-        grey_probability: c.grey_probability,
-        shuffle_buffer: c.shuffle_buffer,
-        seed: c.seed,
-        validation_percent: c.val_percent,
-        prefetch: 4,
-        skip_samples,
-    }
-}
-
 /// Held-out frames for live training: rendered from another seed, centre-cropped.
 fn live_validation(c: &TrainConfig, scene: &scenes::Config) -> Result<Vec<engine::Sample>> {
     let settings = engine::RenderSettings::new(c.live.render_size, scene);
@@ -303,11 +289,11 @@ fn train<B: AutodiffBackend>(
         eprintln!("warning: no validation samples (raise --val-percent or generate more scenes)");
     }
     let mut data = |seen: u64| match &a.data {
-        Some(dir) => train_batches(dir, options(c, seen)),
+        Some(dir) => train_batches(dir, c.data_options(seen)),
         None => {
             let settings = engine::RenderSettings::new(c.live.render_size, &scene);
             engine::stream_from(scene.clone(), c.seed, c.live.views, settings, seen)
-                .map(|s| batches_from(s, options(c, 0)))
+                .map(|s| batches_from(s, c.data_options(0)))
                 .map_err(|e| trainer::data::DataError::Source(e.to_string()))
         }
     };

@@ -174,6 +174,21 @@ impl TrainConfig {
             .with_label_scale(self.label_scale)
     }
 
+    /// The data pipeline's options, positioned after `skip_samples` training samples.
+    pub fn data_options(&self, skip_samples: u64) -> crate::data::DataOptions {
+        crate::data::DataOptions {
+            batch: self.batch,
+            crop: self.size,
+            flip: self.flip,
+            grey_probability: self.grey_probability,
+            shuffle_buffer: self.shuffle_buffer,
+            seed: self.seed,
+            validation_percent: self.val_percent,
+            prefetch: 4,
+            skip_samples,
+        }
+    }
+
     /// The learning rate in force at `step` (1-based) under step decay.
     pub fn lr_at(&self, step: u64) -> f64 {
         if self.lr_decay_every == 0 {

@@ -8,7 +8,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::Tensor;
 use std::path::Path;
 use trainer::config::TrainConfig;
-use trainer::data::{DataOptions, train_batches, validation_samples};
+use trainer::data::{train_batches, validation_samples};
 use trainer::model::BackboneKind;
 use trainer::model::Features;
 use trainer::run::{Quiet, Run, RunError, RunSummary, fit};
@@ -34,20 +34,6 @@ fn config(steps: u64) -> TrainConfig {
     }
 }
 
-fn options(c: &TrainConfig, skip_samples: u64) -> DataOptions {
-    DataOptions {
-        batch: c.batch,
-        crop: c.size,
-        flip: c.flip,
-        grey_probability: c.grey_probability,
-        shuffle_buffer: c.shuffle_buffer,
-        seed: c.seed,
-        validation_percent: c.val_percent,
-        prefetch: 2,
-        skip_samples,
-    }
-}
-
 fn train(
     data: &Path,
     dir: &Path,
@@ -62,7 +48,7 @@ fn train(
         source: serde_json::json!({"data": data}),
         resume,
     };
-    let mut open = |seen| train_batches(data, options(c, seen));
+    let mut open = |seen| train_batches(data, c.data_options(seen));
     fit::<B>(
         &run,
         &Default::default(),
@@ -251,14 +237,14 @@ fn damaged_shards_are_skipped_and_an_all_damaged_dataset_is_an_error() {
     shards.sort();
     assert_eq!(shards.len(), 4);
     std::fs::write(&shards[0], b"not a tar file at all").expect("damage");
-    let mut b = train_batches(&data, options(&c, 0)).expect("open");
+    let mut b = train_batches(&data, c.data_options(0)).expect("open");
     for _ in 0..5 {
         assert_eq!(b.next().expect("batch").expect("ok").len(), 4);
     }
     for s in &shards[1..] {
         std::fs::write(s, b"garbage").expect("damage");
     }
-    let err = train_batches(&data, options(&c, 0))
+    let err = train_batches(&data, c.data_options(0))
         .expect("open")
         .find_map(|r| r.err())
         .expect("an error once nothing is left");
