@@ -253,3 +253,25 @@ fn damaged_shards_are_skipped_and_an_all_damaged_dataset_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn alexnet_trains_through_the_same_loop_with_resized_heads() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    common::write_dataset(&data, 8, 112, 8);
+    let dir = tmp.path().join("run");
+    let c = TrainConfig {
+        backbone: BackboneKind::Alexnet,
+        alexnet_divisor: 32,
+        size: 99,
+        batch: 2,
+        val_percent: 30,
+        val_every: 2,
+        ..config(2)
+    };
+    let s = train(&data, &dir, &c, false, &mut NoExtra).expect("alexnet run");
+    assert_eq!(s.steps, 2);
+    let v = s.validation.expect("validated");
+    assert!(v.metric("depth", "abs_rel").is_some_and(f64::is_finite));
+    assert!(dir.join("predictions.png").is_file());
+}
