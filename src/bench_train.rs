@@ -3,17 +3,15 @@
 //! the figure is the trainer's alone (no data loading).
 
 use anyhow::{Result, bail};
-use burn::backend::{Autodiff, Flex, Wgpu};
 use burn::optim::AdamConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
 use clap::Args;
 use std::time::Instant;
 
-use crate::train::{BackboneArg, DeviceArg};
+use crate::train::{BackboneArg, DeviceArg, OnBackend};
 use trainer::batch::SyntheticBatch;
 use trainer::config::TrainConfig;
-use trainer::model::BackboneKind;
 use trainer::train::train_step;
 
 /// `synthfeat bench train` options.
@@ -88,16 +86,27 @@ fn measure<B: AutodiffBackend>(
     Ok(times)
 }
 
+/// The timing loop, on any backend.
+struct Measure<'a> {
+    a: &'a TrainBenchArgs,
+    c: &'a TrainConfig,
+}
+
+impl OnBackend for Measure<'_> {
+    type Output = Result<Vec<f64>>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Vec<f64>> {
+        measure::<B>(self.a, self.c, device)
+    }
+}
+
 /// Runs `synthfeat bench train`.
 pub fn run(a: TrainBenchArgs) -> Result<()> {
     if a.steps == 0 {
         bail!("--steps must be at least 1");
     }
     let c = TrainConfig {
-        backbone: match a.backbone {
-            BackboneArg::Small => BackboneKind::Small,
-            BackboneArg::Alexnet => BackboneKind::Alexnet,
-        },
+        backbone: a.backbone.into(),
         width: a.width,
         size: a.size,
         batch: a.batch,
@@ -105,27 +114,8 @@ pub fn run(a: TrainBenchArgs) -> Result<()> {
         ..TrainConfig::default()
     };
     c.validate()?;
-    let (device_name, mut times) = match a.device {
-        DeviceArg::Cpu => (
-            "cpu (burn-flex)",
-            measure::<Autodiff<Flex>>(&a, &c, Default::default())?,
-        ),
-        DeviceArg::Wgpu => (
-            "wgpu",
-            measure::<Autodiff<Wgpu>>(&a, &c, Default::default())?,
-        ),
-        #[cfg(feature = "cpu-backends")]
-        DeviceArg::Ndarray => (
-            "cpu (burn-ndarray)",
-            measure::<Autodiff<burn::backend::NdArray>>(&a, &c, Default::default())?,
-        ),
-        #[cfg(feature = "cpu-backends")]
-        DeviceArg::Candle => (
-            "cpu (burn-candle)",
-            #[allow(deprecated)]
-            measure::<Autodiff<burn::backend::Candle>>(&a, &c, Default::default())?,
-        ),
-    };
+    let device_name = a.device.name();
+    let mut times = a.device.dispatch(Measure { a: &a, c: &c })?;
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     let sps = a.batch as f64 / median;

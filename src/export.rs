@@ -1,12 +1,11 @@
 //! `synthfeat export`: a run's encoder as safetensors with PyTorch-style names.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use trainer::burn::backend::Flex;
-use trainer::config::TrainConfig;
 
 /// `synthfeat export` options.
 #[derive(Args)]
@@ -21,18 +20,7 @@ pub struct ExportArgs {
 
 /// Runs `synthfeat export`.
 pub fn run(a: ExportArgs) -> Result<()> {
-    let cfg_path = a.run.join("config.json");
-    let text = std::fs::read_to_string(&cfg_path).with_context(|| {
-        format!(
-            "reading {} (is {} a run folder?)",
-            cfg_path.display(),
-            a.run.display()
-        )
-    })?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("reading {}", cfg_path.display()))?;
-    let config: TrainConfig = serde_json::from_value(v["train"].clone())
-        .with_context(|| format!("{}: the `train` section", cfg_path.display()))?;
+    let config = trainer::run::saved_config(&a.run)?;
     let state = trainer::checkpoint::latest(&a.run)?;
     let model =
         trainer::checkpoint::load::<Flex>(&config.model_config(), &a.run, &Default::default())?;

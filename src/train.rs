@@ -27,6 +27,41 @@ pub enum DeviceArg {
     Candle,
 }
 
+/// Work generic over the training backend, run on the one `--device` names.
+pub trait OnBackend {
+    /// What the work returns.
+    type Output;
+    /// Runs on backend `B`.
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output;
+}
+
+impl DeviceArg {
+    /// The backend's name, for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceArg::Cpu => "cpu (burn-flex)",
+            DeviceArg::Wgpu => "wgpu",
+            #[cfg(feature = "cpu-backends")]
+            DeviceArg::Ndarray => "cpu (burn-ndarray)",
+            #[cfg(feature = "cpu-backends")]
+            DeviceArg::Candle => "cpu (burn-candle)",
+        }
+    }
+
+    /// Runs `job` on this backend (with autodiff), on its default device.
+    pub fn dispatch<J: OnBackend>(self, job: J) -> J::Output {
+        match self {
+            DeviceArg::Cpu => job.run::<Autodiff<Flex>>(Default::default()),
+            DeviceArg::Wgpu => job.run::<Autodiff<Wgpu>>(Default::default()),
+            #[cfg(feature = "cpu-backends")]
+            DeviceArg::Ndarray => job.run::<Autodiff<burn::backend::NdArray>>(Default::default()),
+            #[cfg(feature = "cpu-backends")]
+            #[allow(deprecated)]
+            DeviceArg::Candle => job.run::<Autodiff<burn::backend::Candle>>(Default::default()),
+        }
+    }
+}
+
 /// Encoder choice on the command line.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum BackboneArg {
@@ -34,6 +69,15 @@ pub enum BackboneArg {
     Small,
     /// The paper's AlexNet (batch norm, dilated fc6) for GPUs at 227 px.
     Alexnet,
+}
+
+impl From<BackboneArg> for BackboneKind {
+    fn from(b: BackboneArg) -> Self {
+        match b {
+            BackboneArg::Small => BackboneKind::Small,
+            BackboneArg::Alexnet => BackboneKind::Alexnet,
+        }
+    }
 }
 
 /// `synthfeat train` options. Flags left out take their value from `--config`,
@@ -116,18 +160,7 @@ impl TrainArgs {
     /// The base config (saved run, file or defaults) with the flags applied.
     fn config(&self, out: &Path) -> Result<TrainConfig> {
         let mut c = if self.resume {
-            let path = out.join("config.json");
-            let text = std::fs::read_to_string(&path).with_context(|| {
-                format!(
-                    "--resume: reading {} (is {} a run folder?)",
-                    path.display(),
-                    out.display()
-                )
-            })?;
-            let v: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_value(v["train"].clone())
-                .with_context(|| format!("{}: the `train` section", path.display()))?
+            trainer::run::saved_config(out).context("--resume")?
         } else if let Some(path) = &self.config {
             TrainConfig::from_toml_file(path)?
         } else {
@@ -150,10 +183,7 @@ impl TrainArgs {
             seed
         );
         if let Some(b) = self.backbone {
-            c.backbone = match b {
-                BackboneArg::Small => BackboneKind::Small,
-                BackboneArg::Alexnet => BackboneKind::Alexnet,
-            };
+            c.backbone = b.into();
         }
         if let Some(v) = self.render_size {
             c.live.render_size = v;
@@ -197,18 +227,25 @@ pub fn run(a: TrainArgs) -> Result<()> {
         bail!("give --data DIR (shards from `synthfeat generate`) or --live");
     }
     let config = a.config(&out)?;
-    match a.device {
-        DeviceArg::Cpu => train::<Autodiff<Flex>>(&a, &out, &config, Default::default()),
-        DeviceArg::Wgpu => train::<Autodiff<Wgpu>>(&a, &out, &config, Default::default()),
-        #[cfg(feature = "cpu-backends")]
-        DeviceArg::Ndarray => {
-            train::<Autodiff<burn::backend::NdArray>>(&a, &out, &config, Default::default())
-        }
-        #[cfg(feature = "cpu-backends")]
-        #[allow(deprecated)]
-        DeviceArg::Candle => {
-            train::<Autodiff<burn::backend::Candle>>(&a, &out, &config, Default::default())
-        }
+    a.device.dispatch(TrainJob {
+        a: &a,
+        out: &out,
+        config: &config,
+    })
+}
+
+/// `synthfeat train` once the config is known, on any backend.
+struct TrainJob<'a> {
+    a: &'a TrainArgs,
+    out: &'a Path,
+    config: &'a TrainConfig,
+}
+
+impl OnBackend for TrainJob<'_> {
+    type Output = Result<()>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<()> {
+        train::<B>(self.a, self.out, self.config, device)
     }
 }
 

@@ -249,7 +249,7 @@ impl TrainConfig {
                 format!("must lie in [0, 1], got {}", self.grey_probability),
             );
         }
-        let known = ["depth", "normal", "contour"];
+        let known = crate::tasks::TASK_NAMES;
         if self.tasks.is_empty() {
             return bad(
                 "tasks",

@@ -67,6 +67,14 @@ pub enum RunError {
         /// Step of the checkpoint left in place.
         last_good: Option<u64>,
     },
+    /// The folder holds no run (no readable `config.json`).
+    #[error("{dir}: not a run folder of `synthfeat train` (config.json: {message})")]
+    NotARun {
+        /// The folder.
+        dir: PathBuf,
+        /// Why `config.json` could not be read.
+        message: String,
+    },
     /// `--resume` with a changed setting.
     #[error(
         "--resume: `{field}` is {now} but the run was started with {then}; resume with the same settings"
@@ -154,6 +162,25 @@ fn rss_mib() -> Option<f64> {
     Some((pages * 4096.0 / 1_048_576.0 * 10.0).round() / 10.0)
 }
 
+/// The run folder's `config.json` as JSON.
+fn read_run_json(dir: &Path) -> Result<serde_json::Value, RunError> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| RunError::NotARun {
+        dir: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    serde_json::from_str(&text).map_err(|e| file_err(&path)(e.to_string()))
+}
+
+/// The training config a run folder was started with (for `--resume` and export).
+pub fn saved_config(dir: &Path) -> Result<TrainConfig, RunError> {
+    let v = read_run_json(dir)?;
+    serde_json::from_value(v["train"].clone()).map_err(|e| RunError::File {
+        path: dir.join("config.json"),
+        message: format!("the `train` section: {e}"),
+    })
+}
+
 /// Writes `RUN/config.json`, or on resume checks that nothing but `steps`,
 /// `val_every` and `checkpoint_every` changed.
 fn record_config(run: &Run) -> Result<(), RunError> {
@@ -161,9 +188,7 @@ fn record_config(run: &Run) -> Result<(), RunError> {
     let now =
         json!({"train": run.config, "source": run.source, "model": run.config.model_config()});
     if run.resume {
-        let text = std::fs::read_to_string(&path).map_err(|e| file_err(&path)(e.to_string()))?;
-        let then: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| file_err(&path)(e.to_string()))?;
+        let then = read_run_json(run.dir)?;
         let may_change = ["steps", "val_every", "checkpoint_every"];
         let (Some(a), Some(b)) = (now["train"].as_object(), then["train"].as_object()) else {
             return Err(file_err(&path)("no `train` section".into()));
@@ -283,8 +308,9 @@ pub fn fit<B: AutodiffBackend>(
         log(metrics_line(base, &report))?;
         progress.step(step, &report, sps);
         if step % cfg.val_every.max(1) == 0 || step == cfg.steps {
+            let eval = model.valid();
             if !val_batches.is_empty() {
-                let v = validate(&model.valid(), &val_batches, &cfg.weights);
+                let v = validate(&eval, &val_batches, &cfg.weights);
                 log(metrics_line(
                     json!({"step": step, "split": "val", "loss": v.report.loss}),
                     &v.report,
@@ -292,7 +318,7 @@ pub fn fit<B: AutodiffBackend>(
                 progress.note(&format!("step {step}: validation {}", v.summary()));
                 last_val = Some(v);
             }
-            crate::plots::refresh(run.dir, &model.valid(), &val_batches)
+            crate::plots::refresh(run.dir, &eval, &val_batches)
                 .map_err(|e| file_err(run.dir)(e.to_string()))?;
         }
         if step % cfg.checkpoint_every.max(1) == 0 || step == cfg.steps {

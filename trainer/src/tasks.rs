@@ -21,6 +21,9 @@ use burn::tensor::backend::Backend;
 use crate::batch::SyntheticBatch;
 use crate::model::{Backbone, Features};
 
+/// Names of the registered tasks, as the command line and configs spell them.
+pub const TASK_NAMES: [&str; 3] = ["depth", "normal", "contour"];
+
 /// What a task sees: the shared backbone, the batch and the backbone's features of its RGB.
 pub struct TaskContext<'a, B: Backend> {
     /// The shared encoder (tasks with their own inputs run it again).
