@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Runs `synthfeat bench train` and benches/reference_torch.py alternately, with
-# the same network, batch and step, and prints burn's samples/s over PyTorch's.
+# Training samples/s of synthfeat on each CPU backend it was built with and of
+# the same network in PyTorch (benches/reference_torch.py), run alternately
+# round by round on the same batch, network and thread count; prints medians
+# and each backend's ratio to PyTorch.
 #
-#   benches/compare_train.sh [rounds] [-- extra args for both, e.g. --size 128 --batch 16]
+#   benches/compare_train.sh [rounds] [-- args for both, e.g. --size 64 --batch 8 --width 16 --label-scale 4]
 #
-# Needs a release build of synthfeat and a Python with torch (PYTHON, default python3).
+# Environment:
+#   SYNTHFEAT  the binary (default: $CARGO_TARGET_DIR/release/synthfeat); build it
+#              with `--features cpu-backends,libtorch` to include ndarray, candle, libtorch
+#   DEVICES    backends to measure (default: every CPU backend the binary offers)
+#   THREADS    threads for every implementation (default: all cores)
+#   PYTHON     a Python with torch (default: python3)
+# OpenMP waits passively (OMP_WAIT_POLICY=PASSIVE): PyTorch's default spinning
+# collapses when cores are shared, which would flatter whichever runs second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -13,20 +22,38 @@ shift || true
 args=("$@")
 bin=${SYNTHFEAT:-${CARGO_TARGET_DIR:-target}/release/synthfeat}
 py=${PYTHON:-python3}
+threads=${THREADS:-$(nproc)}
 [[ -x "$bin" ]] || { echo "no synthfeat binary at $bin (cargo build --release)" >&2; exit 1; }
 "$py" -c "import torch" 2>/dev/null || { echo "$py has no torch (pip install torch)" >&2; exit 1; }
-burn=() torch=()
+if [[ -z "${DEVICES:-}" ]]; then
+  offered=$("$bin" bench train -h | grep -- '--device' | sed -n 's/.*possible values: \(.*\)\]/\1/p')
+  DEVICES=$(echo "$offered" | tr ',' ' ' | xargs -n1 | grep -v '^wgpu$' | xargs)
+fi
+export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads RAYON_NUM_THREADS=$threads
+echo "devices: $DEVICES; $threads threads; OMP_WAIT_POLICY=PASSIVE; args: ${args[*]:-(defaults)}"
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+field() { "$py" -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])' "$1"; }
 for ((r = 1; r <= rounds; r++)); do
-  b=$("$bin" bench train --json "${args[@]}" | tail -1)
-  t=$("$py" benches/reference_torch.py --json "${args[@]}" | tail -1)
-  burn+=("$(echo "$b" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["samples_per_s"])')")
-  torch+=("$(echo "$t" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["samples_per_s"])')")
-  echo "round $r: burn ${burn[-1]} samples/s, pytorch ${torch[-1]} samples/s"
+  line="round $r:"
+  for d in $DEVICES; do
+    s=$("$bin" bench train --json --device "$d" "${args[@]}" | field samples_per_s)
+    echo "$d $s" >>"$results"
+    line+=" $d $s"
+  done
+  s=$("$py" benches/reference_torch.py --json --threads "$threads" "${args[@]}" | field samples_per_s)
+  echo "pytorch $s" >>"$results"
+  echo "$line pytorch $s samples/s"
 done
-"$py" - "${burn[*]}" "${torch[*]}" <<'PY'
-import statistics, sys
-b = [float(x) for x in sys.argv[1].split()]
-t = [float(x) for x in sys.argv[2].split()]
-mb, mt = statistics.median(b), statistics.median(t)
-print(f"median of {len(b)} rounds: burn {mb:.2f}, pytorch {mt:.2f} samples/s; burn/pytorch = {mb / mt:.3f}")
+"$py" - "$results" <<'PY'
+import collections, statistics, sys
+runs = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    name, value = line.split()
+    runs[name].append(float(value))
+torch = statistics.median(runs.pop("pytorch"))
+print(f"median samples/s over {len(next(iter(runs.values())))} rounds; pytorch {torch:.2f}")
+for name, values in runs.items():
+    m = statistics.median(values)
+    print(f"  {name:10} {m:8.2f} samples/s   {name}/pytorch = {m / torch:.3f}")
 PY

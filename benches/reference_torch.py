@@ -22,14 +22,14 @@ import torch.nn.functional as F
 
 
 class Backbone(nn.Module):
-    """conv1..conv5: 3x3 conv + batch norm + ReLU; conv1-conv4 stride 2."""
+    """conv1..conv5: 3x3 conv (no bias) + batch norm + ReLU; conv1-conv4 stride 2."""
 
     def __init__(self, width):
         super().__init__()
         ch = [width, 2 * width, 4 * width, 8 * width, 8 * width]
         cin = 3
         for i, c in enumerate(ch, start=1):
-            setattr(self, f"conv{i}", nn.Conv2d(cin, c, 3, stride=2 if i < 5 else 1, padding=1))
+            setattr(self, f"conv{i}", nn.Conv2d(cin, c, 3, stride=2 if i < 5 else 1, padding=1, bias=False))
             setattr(self, f"bn{i}", nn.BatchNorm2d(c))
             cin = c
         self.top_channels = cin

@@ -26,7 +26,8 @@ def main(path):
         assert w.dtype == np.float32 and w.ndim == 4, (layer, w.dtype, w.shape)
         assert w.shape[1] == cin, f"{layer}.weight takes {w.shape[1]} channels, the previous layer gives {cin}"
         cout = w.shape[0]
-        assert tensors[f"{layer}.bias"].shape == (cout,)
+        # No conv bias: batch norm follows every convolution.
+        assert f"{layer}.bias" not in tensors, f"{layer}.bias: the convolutions have no bias"
         for k in ("weight", "bias", "running_mean", "running_var"):
             assert tensors[f"bn{n}.{k}"].shape == (cout,), f"bn{n}.{k}"
         assert (tensors[f"bn{n}.running_var"] > 0).all()

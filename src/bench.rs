@@ -16,6 +16,8 @@ pub enum BenchCommand {
     Render(RenderBenchArgs),
     /// Samples/s of the full multitask training step (forward, backward, Adam).
     Train(crate::bench_train::TrainBenchArgs),
+    /// Where the training step's time goes: every op's forward and backward, by kind.
+    Profile(crate::bench_profile::ProfileArgs),
 }
 
 /// Which render modes a bench measures.
@@ -113,6 +115,7 @@ fn measure_writing(a: &RenderBenchArgs) -> Result<f64> {
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Train(a) => crate::bench_train::run(a),
+        BenchCommand::Profile(a) => crate::bench_profile::run(a),
         BenchCommand::Render(a) => {
             if a.frames == 0 || a.size == 0 || a.views == 0 {
                 bail!("--frames, --size and --views must be at least 1");

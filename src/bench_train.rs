@@ -14,9 +14,10 @@ use trainer::batch::SyntheticBatch;
 use trainer::config::TrainConfig;
 use trainer::train::train_step;
 
-/// `synthfeat bench train` options.
+/// The network and batch a training bench measures (shared by `bench train`
+/// and `bench profile`).
 #[derive(Args)]
-pub struct TrainBenchArgs {
+pub struct StepArgs {
     /// Encoder.
     #[arg(long, value_enum, default_value_t = BackboneArg::Small)]
     backbone: BackboneArg,
@@ -25,29 +26,52 @@ pub struct TrainBenchArgs {
     size: usize,
     /// Samples per batch.
     #[arg(long, default_value_t = 16)]
-    batch: usize,
+    pub batch: usize,
     /// Small backbone: channels of conv1 (32 gives 32→256 channels).
     #[arg(long, default_value_t = 32)]
     width: usize,
     /// Labels at 1/N of the input (1 = full-resolution heads).
     #[arg(long, default_value_t = 1)]
     label_scale: usize,
+    /// Backend.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+}
+
+impl StepArgs {
+    /// The training configuration these options describe.
+    pub fn config(&self) -> Result<TrainConfig> {
+        let c = TrainConfig {
+            backbone: self.backbone.into(),
+            width: self.width,
+            size: self.size,
+            batch: self.batch,
+            label_scale: self.label_scale,
+            ..TrainConfig::default()
+        };
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// `synthfeat bench train` options.
+#[derive(Args)]
+pub struct TrainBenchArgs {
+    #[command(flatten)]
+    net: StepArgs,
     /// Timed steps (the median is reported).
     #[arg(long, default_value_t = 10)]
     steps: usize,
     /// Untimed steps first.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
-    /// Backend.
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    device: DeviceArg,
     /// Also print one JSON line (for scripts).
     #[arg(long)]
     json: bool,
 }
 
 /// A batch of random images and plausible labels.
-fn random_batch<B: AutodiffBackend>(c: &TrainConfig, device: &B::Device) -> SyntheticBatch<B> {
+pub fn random_batch<B: AutodiffBackend>(c: &TrainConfig, device: &B::Device) -> SyntheticBatch<B> {
     let (n, s) = (c.batch, c.size);
     let l = s / c.label_scale;
     let normal = Tensor::<B, 4>::random([n, 3, l, l], Distribution::Normal(0.0, 1.0), device);
@@ -105,20 +129,12 @@ pub fn run(a: TrainBenchArgs) -> Result<()> {
     if a.steps == 0 {
         bail!("--steps must be at least 1");
     }
-    let c = TrainConfig {
-        backbone: a.backbone.into(),
-        width: a.width,
-        size: a.size,
-        batch: a.batch,
-        label_scale: a.label_scale,
-        ..TrainConfig::default()
-    };
-    c.validate()?;
-    let device_name = a.device.name();
-    let mut times = a.device.dispatch(Measure { a: &a, c: &c })?;
+    let c = a.net.config()?;
+    let device_name = a.net.device.name();
+    let mut times = a.net.device.dispatch(Measure { a: &a, c: &c })?;
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
-    let sps = a.batch as f64 / median;
+    let sps = c.batch as f64 / median;
     println!(
         "train step, {} backbone (width {}), {}x{} input, batch {}, labels 1/{}, tasks {}, {device_name}:",
         c.backbone,

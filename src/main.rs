@@ -1,6 +1,7 @@
 //! `synthfeat`: headless synthetic data generation and multitask training from the command line.
 
 mod bench;
+mod bench_profile;
 mod bench_train;
 mod export;
 mod generate;
@@ -20,6 +21,7 @@ use clap::{Parser, Subcommand};
   synthfeat preview --data data --out sheet.png
   synthfeat bench render --size 256 --frames 200
   synthfeat bench train --size 128 --batch 16
+  synthfeat bench profile --size 128 --batch 16
   synthfeat scene --seed 3
   synthfeat train --data data --out runs/a --steps 200
   synthfeat train --data data --out runs/a --steps 400 --resume

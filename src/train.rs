@@ -25,6 +25,9 @@ pub enum DeviceArg {
     /// burn-candle on the CPU (built with `--features cpu-backends`).
     #[cfg(feature = "cpu-backends")]
     Candle,
+    /// LibTorch's CPU kernels through burn-tch (built with `--features libtorch`).
+    #[cfg(feature = "libtorch")]
+    Libtorch,
 }
 
 /// Work generic over the training backend, run on the one `--device` names.
@@ -45,6 +48,8 @@ impl DeviceArg {
             DeviceArg::Ndarray => "cpu (burn-ndarray)",
             #[cfg(feature = "cpu-backends")]
             DeviceArg::Candle => "cpu (burn-candle)",
+            #[cfg(feature = "libtorch")]
+            DeviceArg::Libtorch => "cpu (libtorch)",
         }
     }
 
@@ -58,6 +63,10 @@ impl DeviceArg {
             #[cfg(feature = "cpu-backends")]
             #[allow(deprecated)]
             DeviceArg::Candle => job.run::<Autodiff<burn::backend::Candle>>(Default::default()),
+            #[cfg(feature = "libtorch")]
+            DeviceArg::Libtorch => job.run::<Autodiff<burn::backend::LibTorch>>(
+                burn::backend::libtorch::LibTorchDevice::Cpu,
+            ),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! `synthfeat export`: the encoder as a `.safetensors` file with PyTorch-style
 //! names, loadable with Python's `safetensors` (no synthfeat code needed).
 //!
-//! Layer `convN` / `fcN` gives `convN.weight` `[out, in, kh, kw]` and
-//! `convN.bias`, and its batch norm `bnN.weight`, `bnN.bias`,
+//! Layer `convN` / `fcN` gives `convN.weight` `[out, in, kh, kw]` (and
+//! `convN.bias` if it had one; the backbones' convolutions have none, as batch
+//! norm follows them), and its batch norm `bnN.weight`, `bnN.bias`,
 //! `bnN.running_mean`, `bnN.running_var` — the names of a PyTorch module with
 //! attributes `conv1`, `bn1`, … (`load_state_dict` fills `num_batches_tracked`).
 

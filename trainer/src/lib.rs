@@ -14,6 +14,7 @@
 //! | [`config`], [`run`] | a whole run: hyper-parameters, loop, resume |
 //! | [`validate`], [`plots`] | held-out metrics, `curves.png`, `predictions.png` |
 //! | [`checkpoint`], [`export`] | atomic checkpoints, safetensors export |
+//! | [`profile`] | per-op timing of a training step |
 
 pub mod augment;
 pub mod batch;
@@ -24,6 +25,7 @@ pub mod export;
 pub mod losses;
 pub mod model;
 pub mod plots;
+pub mod profile;
 pub mod run;
 pub mod tasks;
 pub mod train;

@@ -8,11 +8,14 @@
 pub mod alexnet;
 mod block;
 pub mod head;
+pub mod norm;
+pub mod resize;
 pub mod small;
 
 pub use alexnet::AlexNet;
 pub use block::ConvBlock;
 pub use head::DenseHead;
+pub use norm::BatchNorm2d;
 pub use small::SmallBackbone;
 
 use burn::config::Config;
@@ -140,6 +143,14 @@ impl<B: Backend> Backbone<B> {
         match self {
             Backbone::Small(net) => net.forward(x),
             Backbone::Alexnet(net) => net.forward(x),
+        }
+    }
+
+    /// The max-pool applied before layer `name`, if any (AlexNet only).
+    pub fn pool_before(&self, name: &str) -> Option<&burn::nn::pool::MaxPool2d> {
+        match self {
+            Backbone::Small(_) => None,
+            Backbone::Alexnet(net) => net.pool_before(name),
         }
     }
 

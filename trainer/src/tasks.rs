@@ -84,6 +84,23 @@ impl<B: Backend> Tasks<B> {
     }
 }
 
+impl<B: Backend> Tasks<B> {
+    /// Every enabled dense task's name and head.
+    pub fn heads(&self) -> Vec<(&'static str, &crate::model::DenseHead<B>)> {
+        let mut out = Vec::new();
+        if let Some(t) = &self.depth {
+            out.push(("depth", t.head()));
+        }
+        if let Some(t) = &self.normal {
+            out.push(("normal", t.head()));
+        }
+        if let Some(t) = &self.contour {
+            out.push(("contour", t.head()));
+        }
+        out
+    }
+}
+
 impl<B: Backend> TaskContext<'_, B> {
     /// Height and width of the batch's labels, which dense heads must reach.
     pub fn label_size(&self) -> [usize; 2] {

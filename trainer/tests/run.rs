@@ -196,11 +196,16 @@ fn export_writes_pytorch_names_that_load_back_with_the_same_values() {
             let digits: String = layer.chars().filter(|c| c.is_ascii_digit()).collect();
             for n in [
                 format!("{layer}.weight"),
-                format!("{layer}.bias"),
+                format!("bn{digits}.bias"),
                 format!("bn{digits}.running_var"),
             ] {
                 assert!(st.tensor(&n).is_ok(), "{kind}: {n} missing");
             }
+            // Batch norm follows every convolution, so they carry no bias.
+            assert!(
+                st.tensor(&format!("{layer}.bias")).is_err(),
+                "{kind}: {layer}.bias"
+            );
         }
         assert_eq!(st.len(), tensors.len());
         for t in &tensors {

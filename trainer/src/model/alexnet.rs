@@ -71,16 +71,24 @@ impl<B: Backend> AlexNet<B> {
 
     /// Every layer's output (after ReLU, before pooling) for `[N, 3, H, W]` images.
     pub fn forward(&self, x: Tensor<B, 4>) -> Features<B> {
-        let c1 = self.conv1.forward(x);
-        let c2 = self.conv2.forward(self.pool.forward(c1.clone()));
-        let c3 = self.conv3.forward(self.pool.forward(c2.clone()));
-        let c4 = self.conv4.forward(c3.clone());
-        let c5 = self.conv5.forward(c4.clone());
-        let f6 = self.fc6.forward(self.pool5.forward(c5.clone()));
-        let f7 = self.fc7.forward(f6.clone());
-        let layers = LAYER_NAMES.into_iter().zip([c1, c2, c3, c4, c5, f6, f7]);
-        Features {
-            layers: layers.collect(),
+        let mut layers = Vec::with_capacity(LAYER_NAMES.len());
+        let mut h = x;
+        for (name, block) in self.blocks() {
+            if let Some(pool) = self.pool_before(name) {
+                h = pool.forward(h);
+            }
+            h = block.forward(h);
+            layers.push((name, h.clone()));
+        }
+        Features { layers }
+    }
+
+    /// The max-pool applied to the previous layer's output before layer `name`.
+    pub fn pool_before(&self, name: &str) -> Option<&MaxPool2d> {
+        match name {
+            "conv2" | "conv3" => Some(&self.pool),
+            "fc6" => Some(&self.pool5),
+            _ => None,
         }
     }
 

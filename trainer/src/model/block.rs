@@ -1,11 +1,14 @@
-//! Convolution, batch norm, ReLU: the unit both backbones are built from.
+//! Convolution (without bias: batch norm follows), batch norm, ReLU: the unit
+//! both backbones are built from.
 
 use burn::module::Module;
+use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
+
+use super::norm::BatchNorm2d;
 
 /// A convolution followed by batch norm and ReLU.
 #[derive(Module, Debug)]
@@ -13,7 +16,7 @@ pub struct ConvBlock<B: Backend> {
     /// The convolution (PyTorch layout `[out, in, kh, kw]`).
     pub conv: Conv2d<B>,
     /// Its batch norm.
-    pub norm: BatchNorm<B>,
+    pub norm: BatchNorm2d<B>,
 }
 
 /// Shape of a [`ConvBlock`]'s convolution.
@@ -56,8 +59,10 @@ impl<B: Backend> ConvBlock<B> {
                 .with_stride([shape.stride, shape.stride])
                 .with_dilation([shape.dilation, shape.dilation])
                 .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+                // Batch norm follows and removes any per-channel constant.
+                .with_bias(false)
                 .init(device),
-            norm: BatchNormConfig::new(shape.output).init(device),
+            norm: BatchNorm2d::new(shape.output, device),
         }
     }
 

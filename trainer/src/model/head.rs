@@ -6,17 +6,17 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+
+use super::resize::bilinear;
 
 /// A 1×1 reduction, then 4×4 stride-2 up-convolutions with ReLU, then a 3×3
 /// convolution to the output channels; bilinear resizing covers what the
 /// up-convolutions leave (AlexNet's maps are not powers of two of the input).
 #[derive(Module, Debug)]
 pub struct DenseHead<B: Backend> {
-    reduce: Conv2d<B>,
-    ups: Vec<ConvTranspose2d<B>>,
-    out: Conv2d<B>,
+    pub(crate) reduce: Conv2d<B>,
+    pub(crate) ups: Vec<ConvTranspose2d<B>>,
+    pub(crate) out: Conv2d<B>,
 }
 
 /// Number of 2× up-convolutions that bring a map at 1/`top_stride` of the input
@@ -53,12 +53,7 @@ impl<B: Backend> DenseHead<B> {
         for up in &self.ups {
             h = relu(up.forward(h));
         }
-        let [_, _, hh, hw] = h.dims();
-        if [hh, hw] != size {
-            let options = InterpolateOptions::new(InterpolateMode::Bilinear);
-            h = interpolate(h, size, options);
-        }
-        self.out.forward(h)
+        self.out.forward(bilinear(h, size))
     }
 }
 

@@ -20,6 +20,11 @@ impl<B: Backend> DepthTask<B> {
             head: DenseHead::new(channels, 64, 1, ups, device),
         }
     }
+
+    /// The dense head (for profiling).
+    pub fn head(&self) -> &DenseHead<B> {
+        &self.head
+    }
 }
 
 impl<B: Backend> Task<B> for DepthTask<B> {

@@ -20,6 +20,11 @@ impl<B: Backend> NormalTask<B> {
             head: DenseHead::new(channels, 64, 3, ups, device),
         }
     }
+
+    /// The dense head (for profiling).
+    pub fn head(&self) -> &DenseHead<B> {
+        &self.head
+    }
 }
 
 impl<B: Backend> Task<B> for NormalTask<B> {
