@@ -255,6 +255,7 @@ fn whole_model<B: AutodiffBackend>(
     d: &B::Device,
     backbone: BackboneConfig,
     size: usize,
+    images: usize,
 ) -> Outcome {
     let config = MultiTaskConfig::new(
         backbone,
@@ -265,12 +266,12 @@ fn whole_model<B: AutodiffBackend>(
         .init::<B>(d)
         .unwrap_or_else(|e| panic!("model: {e}"))
         .map(&mut Fill { salt: 0 });
-    let samples: Vec<_> = (0..4).map(|i| common::sample(i, size)).collect();
+    let samples: Vec<_> = (0..images).map(|i| common::sample(i % 8, size)).collect();
     let mut batch =
         SyntheticBatch::<B>::from_samples(&samples, 4, d).unwrap_or_else(|e| panic!("batch: {e}"));
     // Textured images: flat regions would give max-pool windows exact ties,
     // whose routing is a backend's free choice.
-    batch.rgb = tensor::<B, 4>([4, 3, size, size], 4000, 0.5, d) + 0.5;
+    batch.rgb = tensor::<B, 4>([images, 3, size, size], 4000, 0.5, d) + 0.5;
     let (total, report) = losses(&model, &batch, &TaskWeights::new());
     let mut out: Outcome = report
         .tasks
@@ -291,14 +292,15 @@ fn whole_model<B: AutodiffBackend>(
 }
 
 fn small_model<B: AutodiffBackend>(d: &B::Device) -> Outcome {
-    whole_model::<B>(d, BackboneConfig::new().with_width(8), 64)
+    // The CPU default's shape: 64 px, batch 8, labels at ¼.
+    whole_model::<B>(d, BackboneConfig::new().with_width(8), 64, 8)
 }
 
 fn alexnet_model<B: AutodiffBackend>(d: &B::Device) -> Outcome {
     let cfg = BackboneConfig::new()
         .with_kind(BackboneKind::Alexnet)
         .with_alexnet_divisor(16);
-    whole_model::<B>(d, cfg, 99)
+    whole_model::<B>(d, cfg, 99, 4)
 }
 
 #[test]
