@@ -163,6 +163,10 @@ pub struct TrainArgs {
     /// Live mode: scene randomisation config (TOML).
     #[arg(long)]
     scene_config: Option<PathBuf>,
+    /// With --device wgpu: skip the check that one step's gradients on this
+    /// model and batch shape match the CPU's.
+    #[arg(long)]
+    skip_backend_check: bool,
 }
 
 impl TrainArgs {
@@ -236,11 +240,43 @@ pub fn run(a: TrainArgs) -> Result<()> {
         bail!("give --data DIR (shards from `synthfeat generate`) or --live");
     }
     let config = a.config(&out)?;
+    if matches!(a.device, DeviceArg::Wgpu) && !a.skip_backend_check {
+        check_wgpu(&config)?;
+    }
     a.device.dispatch(TrainJob {
         a: &a,
         out: &out,
         config: &config,
     })
+}
+
+/// Refuses to train on wgpu when one step of this model and batch shape gives
+/// other gradients than the CPU (burn 0.21's wgpu convolution weight gradients
+/// are wrong at some batch × map sizes).
+fn check_wgpu(config: &TrainConfig) -> Result<()> {
+    const TOLERANCE: f64 = 1e-3;
+    eprintln!(
+        "checking one training step on wgpu against the CPU (--skip-backend-check skips this)"
+    );
+    let (what, error) = trainer::agreement::compare::<Autodiff<Flex>, Autodiff<Wgpu>>(
+        &config.model_config(),
+        config.batch,
+        config.size,
+        &Default::default(),
+        &Default::default(),
+    )?;
+    if error > TOLERANCE {
+        bail!(
+            "--device wgpu computes a training step that disagrees with the CPU for this model and \
+             batch shape (--batch {}, --size {}, --label-scale {}): {what} is off by {error:.2e} \
+             (relative; tolerance {TOLERANCE:.0e}), a defect of burn 0.21's wgpu backend at some \
+             sizes. Use --device cpu, or another --batch, --size or --label-scale",
+            config.batch,
+            config.size,
+            config.label_scale
+        );
+    }
+    Ok(())
 }
 
 /// `synthfeat train` once the config is known, on any backend.

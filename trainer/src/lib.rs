@@ -15,7 +15,9 @@
 //! | [`validate`], [`plots`] | held-out metrics, `curves.png`, `predictions.png` |
 //! | [`checkpoint`], [`export`] | atomic checkpoints, safetensors export |
 //! | [`profile`] | per-op timing of a training step |
+//! | [`agreement`] | one training step compared across two backends |
 
+pub mod agreement;
 pub mod augment;
 pub mod batch;
 pub mod checkpoint;

@@ -9,77 +9,24 @@
 //! magnitude more.
 
 use burn::backend::{Autodiff, Flex, Wgpu};
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Tensor, TensorData};
+use trainer::agreement::{Fill, Grads, Outcome, compare, relative_error, tensor};
 use trainer::batch::SyntheticBatch;
 use trainer::losses::{contour_loss, depth_loss, normal_loss};
 use trainer::model::resize::bilinear;
 use trainer::model::{BackboneConfig, BackboneKind, BatchNorm2d};
-use trainer::train::{MultiTaskConfig, TaskWeights, losses};
+use trainer::train::MultiTaskConfig;
 
 mod common;
 
 type Cpu = Autodiff<Flex>;
 type Gpu = Autodiff<Wgpu>;
-
-/// Deterministic values in `[-scale, scale]` (the same on every backend).
-fn values(count: usize, salt: usize, scale: f32) -> Vec<f32> {
-    (0..count)
-        .map(|i| scale * ((i * 7919 + salt * 104_729) as f32 * 0.618_034).sin())
-        .collect()
-}
-
-fn tensor<B: AutodiffBackend, const D: usize>(
-    dims: [usize; D],
-    salt: usize,
-    scale: f32,
-    device: &B::Device,
-) -> Tensor<B, D> {
-    let count = dims.iter().product();
-    Tensor::from_data(TensorData::new(values(count, salt, scale), dims), device)
-}
-
-/// Replaces every float parameter with deterministic values scaled by its fan-in.
-struct Fill {
-    salt: usize,
-}
-
-impl<B: AutodiffBackend> ModuleMapper<B> for Fill {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        self.salt += 1;
-        let salt = self.salt;
-        param.map(|t| {
-            let dims = t.dims();
-            let fan_in: usize = dims.iter().skip(1).product::<usize>().max(1);
-            let scale = 1.5 / (fan_in as f32).sqrt();
-            let grad = t.is_require_grad();
-            let fresh = tensor::<B, D>(dims, salt, scale, &t.device());
-            if grad { fresh.require_grad() } else { fresh }
-        })
-    }
-}
-
-/// Every parameter's gradient, in module order.
-struct Grads<'a, B: AutodiffBackend> {
-    grads: &'a B::Gradients,
-    out: Vec<Vec<f32>>,
-}
-
-impl<B: AutodiffBackend> ModuleVisitor<B> for Grads<'_, B> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        if let Some(g) = param.grad(self.grads) {
-            self.out.push(g.into_data().to_vec().unwrap_or_default());
-        }
-    }
-}
-
-/// What a computation produced: named arrays (outputs, gradients).
-type Outcome = Vec<(String, Vec<f32>)>;
 
 fn data<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.into_data().convert::<f32>().to_vec().unwrap_or_default()
@@ -97,7 +44,7 @@ where
     B: AutodiffBackend,
     M: Module<B>,
 {
-    let module = module.map(&mut Fill { salt: 0 });
+    let module = module.map(&mut Fill::new());
     let x = tensor::<B, 4>(input, 1000, 2.0, device).require_grad();
     let y = forward(&module, x.clone());
     let r = tensor::<B, D>(y.dims(), 2000, 1.0, device);
@@ -106,26 +53,12 @@ where
     if let Some(g) = x.grad(&grads) {
         out.push(("input grad".into(), data(g)));
     }
-    let mut visitor = Grads::<B> {
-        grads: &grads,
-        out: Vec::new(),
-    };
+    let mut visitor = Grads::<B>::new(&grads);
     module.visit(&mut visitor);
     for (i, g) in visitor.out.into_iter().enumerate() {
         out.push((format!("param {i} grad"), g));
     }
     out
-}
-
-/// Relative L2 distance of `b` from `a`.
-fn relative_error(a: &[f32], b: &[f32]) -> f64 {
-    let diff: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
-        .sum();
-    let norm: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum();
-    (diff / norm.max(1e-30)).sqrt()
 }
 
 fn assert_agree(what: &str, cpu: Outcome, gpu: Outcome, tolerance: f64) {
@@ -250,57 +183,22 @@ fn task_losses<B: AutodiffBackend>(d: &B::Device) -> Outcome {
     out
 }
 
-/// The whole multitask model: per-task losses and every parameter's gradient.
-fn whole_model<B: AutodiffBackend>(
-    d: &B::Device,
-    backbone: BackboneConfig,
-    size: usize,
-    images: usize,
-) -> Outcome {
+/// The whole multitask model, one step: per-task losses and every parameter's
+/// gradient (`trainer::agreement`, which `train --device wgpu` also runs).
+fn whole_model_error(backbone: BackboneConfig, size: usize, images: usize) -> (String, f64) {
     let config = MultiTaskConfig::new(
         backbone,
         ["depth", "normal", "contour"].map(String::from).to_vec(),
     )
     .with_label_scale(4);
-    let model = config
-        .init::<B>(d)
-        .unwrap_or_else(|e| panic!("model: {e}"))
-        .map(&mut Fill { salt: 0 });
-    let samples: Vec<_> = (0..images).map(|i| common::sample(i % 8, size)).collect();
-    let mut batch =
-        SyntheticBatch::<B>::from_samples(&samples, 4, d).unwrap_or_else(|e| panic!("batch: {e}"));
-    // Textured images: flat regions would give max-pool windows exact ties,
-    // whose routing is a backend's free choice.
-    batch.rgb = tensor::<B, 4>([images, 3, size, size], 4000, 0.5, d) + 0.5;
-    let (total, report) = losses(&model, &batch, &TaskWeights::new());
-    let mut out: Outcome = report
-        .tasks
-        .iter()
-        .map(|t| (format!("{} loss", t.name), vec![t.loss as f32]))
-        .collect();
-    let grads = total.backward();
-    let mut visitor = Grads::<B> {
-        grads: &grads,
-        out: Vec::new(),
-    };
-    model.visit(&mut visitor);
-    assert!(!visitor.out.is_empty(), "the model has no gradients");
-    for (i, g) in visitor.out.into_iter().enumerate() {
-        out.push((format!("param {i} grad"), g));
-    }
-    out
-}
-
-fn small_model<B: AutodiffBackend>(d: &B::Device) -> Outcome {
-    // The CPU default's shape: 64 px, batch 8, labels at ¼.
-    whole_model::<B>(d, BackboneConfig::new().with_width(8), 64, 8)
-}
-
-fn alexnet_model<B: AutodiffBackend>(d: &B::Device) -> Outcome {
-    let cfg = BackboneConfig::new()
-        .with_kind(BackboneKind::Alexnet)
-        .with_alexnet_divisor(16);
-    whole_model::<B>(d, cfg, 99, 4)
+    compare::<Cpu, Gpu>(
+        &config,
+        images,
+        size,
+        &Default::default(),
+        &Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("model: {e}"))
 }
 
 #[test]
@@ -339,6 +237,18 @@ fn losses_agree_across_backends() {
 
 #[test]
 fn the_whole_model_agrees_across_backends() {
-    agree!("small multitask model", small_model, 1e-3);
-    agree!("alexnet multitask model", alexnet_model, 1e-3);
+    let alexnet = BackboneConfig::new()
+        .with_kind(BackboneKind::Alexnet)
+        .with_alexnet_divisor(16);
+    for (what, backbone, size, images) in [
+        // The CPU default's shape: 64 px, batch 8, labels at ¼.
+        ("small", BackboneConfig::new().with_width(8), 64, 8),
+        ("alexnet", alexnet, 99, 4),
+    ] {
+        let (name, e) = whole_model_error(backbone, size, images);
+        assert!(
+            e < 1e-3,
+            "{what} multitask model {name}: relative error {e:.3e} between burn-flex and wgpu (tolerance 1e-3)"
+        );
+    }
 }
