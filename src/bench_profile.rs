@@ -6,7 +6,7 @@ use burn::optim::AdamConfig;
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 
-use crate::bench_train::{StepArgs, random_batch};
+use crate::bench_train::{StepArgs, describe, random_batch};
 use crate::train::OnBackend;
 use trainer::config::TrainConfig;
 use trainer::profile::{Profile, profile_step};
@@ -107,14 +107,8 @@ pub fn run(a: ProfileArgs) -> Result<()> {
         reps: a.reps,
     })?;
     println!(
-        "training step profile, {} backbone (width {}), {}x{} input, batch {}, labels 1/{}, {}:",
-        c.backbone,
-        c.width,
-        c.size,
-        c.size,
-        c.batch,
-        c.label_scale,
-        a.net.device.name()
+        "training step profile, {}:",
+        describe(&c, a.net.device.name())
     );
     print(&profile);
     if a.json {

@@ -54,6 +54,20 @@ impl StepArgs {
     }
 }
 
+/// The network, batch and backend a bench ran, for its report's first line.
+pub fn describe(c: &TrainConfig, device_name: &str) -> String {
+    format!(
+        "{} backbone (width {}), {}x{} input, batch {}, labels 1/{}, tasks {}, {device_name}",
+        c.backbone,
+        c.width,
+        c.size,
+        c.size,
+        c.batch,
+        c.label_scale,
+        c.tasks.join("+")
+    )
+}
+
 /// `synthfeat bench train` options.
 #[derive(Args)]
 pub struct TrainBenchArgs {
@@ -135,16 +149,7 @@ pub fn run(a: TrainBenchArgs) -> Result<()> {
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     let sps = c.batch as f64 / median;
-    println!(
-        "train step, {} backbone (width {}), {}x{} input, batch {}, labels 1/{}, tasks {}, {device_name}:",
-        c.backbone,
-        c.width,
-        c.size,
-        c.size,
-        c.batch,
-        c.label_scale,
-        c.tasks.join("+")
-    );
+    println!("train step, {}:", describe(&c, device_name));
     println!(
         "  median {median:.3} s/step over {} steps (min {:.3}, max {:.3}): {sps:.2} samples/s",
         times.len(),

@@ -88,7 +88,7 @@ impl<B: Backend> BatchNorm2d<B> {
     pub fn forward_train(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [n, c, h, w] = x.dims();
         let count = n * h * w;
-        let rows = x.reshape(rows_shape([n, c, h, w]));
+        let rows = x.reshape([n * c, h * w]);
         // Mean of each (image, channel) row, then over the batch.
         let mean = row_mean(rows.clone()).reshape([n, c]).mean_dim(0);
         let centred = rows - columns(mean.clone(), n);
@@ -117,22 +117,22 @@ impl<B: Backend> BatchNorm2d<B> {
     }
 }
 
-/// `[N, C, H, W]` viewed as one row per (image, channel): `[N·C, H·W]`.
-fn rows_shape([n, c, h, w]: [usize; 4]) -> [usize; 2] {
-    [n * c, h * w]
-}
-
 /// The mean of each row of `[R, L]`, as `[R, 1]`: one reduction when rows are
 /// short enough, else in two stages.
 fn row_mean<B: Backend>(rows: Tensor<B, 2>) -> Tensor<B, 2> {
     let [r, len] = rows.dims();
-    match (1..=len).rev().find(|d| len % d == 0 && *d <= MAX_REDUCED) {
-        Some(d) if d < len => rows
-            .reshape([r, len / d, d])
+    // The longest row segment that divides the row and one reduction may cover.
+    let d = (1..=len.min(MAX_REDUCED))
+        .rev()
+        .find(|d| len.is_multiple_of(*d))
+        .unwrap_or(1);
+    if d == len {
+        rows.mean_dim(1)
+    } else {
+        rows.reshape([r, len / d, d])
             .mean_dim(2)
             .mean_dim(1)
-            .reshape([r, 1]),
-        _ => rows.mean_dim(1),
+            .reshape([r, 1])
     }
 }
 
@@ -145,7 +145,7 @@ fn columns<B: Backend>(per_channel: Tensor<B, 2>, n: usize) -> Tensor<B, 2> {
 /// `x · scale + shift` per channel, with `scale` and `shift` as `[1, C]`.
 fn affine<B: Backend>(x: Tensor<B, 4>, scale: Tensor<B, 2>, shift: Tensor<B, 2>) -> Tensor<B, 4> {
     let [n, c, h, w] = x.dims();
-    let rows = x.reshape(rows_shape([n, c, h, w]));
+    let rows = x.reshape([n * c, h * w]);
     (rows * columns(scale, n) + columns(shift, n)).reshape([n, c, h, w])
 }
 
@@ -208,6 +208,26 @@ mod tests {
             if let (Some(a), Some(b)) = (a, b) {
                 a.into_data().assert_approx_eq::<f32>(&b.into_data(), tol);
             }
+        }
+    }
+
+    #[test]
+    fn long_rows_are_averaged_in_two_stages_to_the_same_mean() {
+        let device = Default::default();
+        // 4 · 65,536 values a row: split into segments no longer than MAX_REDUCED.
+        let len = 262_144;
+        let v: Vec<f32> = (0..2 * len)
+            .map(|i| 1.0 + 2.0 * (i as f32 * 0.618_034).sin())
+            .collect();
+        let exact: Vec<f64> = v
+            .chunks(len)
+            .map(|row| row.iter().map(|&x| x as f64).sum::<f64>() / len as f64)
+            .collect();
+        let rows = Tensor::<Flex, 2>::from_data(TensorData::new(v, [2, len]), &device);
+        let got: Vec<f32> = row_mean(rows).into_data().to_vec().unwrap_or_default();
+        assert_eq!(got.len(), 2);
+        for (g, e) in got.iter().zip(&exact) {
+            assert!((*g as f64 - e).abs() < 1e-4, "{g} vs {e}");
         }
     }
 
