@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time machine set-up: the Vulkan loader and, where no Vulkan driver is
-# installed, Mesa's software driver lavapipe. Idempotent; run as root (or with sudo).
+# installed, Mesa's software driver lavapipe; Fashion-MNIST as a real image
+# set. Idempotent; run as root (or with sudo).
 set -euo pipefail
 
 have_icd() { compgen -G '/usr/share/vulkan/icd.d/*.json' >/dev/null || compgen -G '/etc/vulkan/icd.d/*.json' >/dev/null; }
@@ -13,6 +14,17 @@ if ! have_icd || ! have_loader; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     libvulkan1 mesa-vulkan-drivers >/dev/null
+fi
+
+# Real images for domain adaptation and evaluation: Fashion-MNIST (IDX files
+# under /usr/share/datasets/fashion-mnist), from Debian.
+if [ ! -d /usr/share/datasets/fashion-mnist ]; then
+  echo "setup: installing Debian's dataset-fashion-mnist (real images, IDX)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    dataset-fashion-mnist >/dev/null
 fi
 
 # Mesa warns when XDG_RUNTIME_DIR is unset or not a private folder; give it one.

@@ -44,8 +44,9 @@ enum Command {
     },
     /// Print the scene description (JSON) of one seed.
     Scene(generate::SceneArgs),
-    /// Train the shared encoder on shards or a live render stream (depth, normal, contour).
-    Train(train::TrainArgs),
+    /// Train the shared encoder on shards or a live render stream (depth, normal, contour),
+    /// optionally adapting toward real images.
+    Train(Box<train::TrainArgs>),
     /// Write a run's encoder as .safetensors with PyTorch-style names (conv1.weight, …).
     Export(export::ExportArgs),
 }
@@ -71,7 +72,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Preview(args) => preview::run(args),
         Command::Bench { what } => bench::run(what),
         Command::Scene(args) => generate::scene(args),
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => train::run(*args),
         Command::Export(args) => export::run(args),
     }
 }

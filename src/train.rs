@@ -6,11 +6,14 @@ use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 
+use domain_adapt::Method;
+use trainer::adapt::DomainObjective;
 use trainer::config::{ConfigError, TrainConfig};
 use trainer::data::{batches_from, train_batches, validation_samples};
 use trainer::model::BackboneKind;
+use trainer::real::RealImages;
 use trainer::run::{Progress, Run, fit};
-use trainer::train::{NoExtra, StepReport};
+use trainer::train::{ExtraObjective, NoExtra, StepReport};
 
 /// Where the math runs.
 #[derive(Clone, Copy, ValueEnum)]
@@ -89,6 +92,33 @@ impl From<BackboneArg> for BackboneKind {
     }
 }
 
+/// Domain-adaptation method on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DaArg {
+    /// No adaptation (the domain gap is still measured with --real).
+    None,
+    /// A patch discriminator on the layer's features, trained against the encoder (Ren & Lee).
+    Adversarial,
+    /// Gradient reversal into a domain classifier (DANN).
+    Grl,
+    /// Maximum mean discrepancy of pooled features.
+    Mmd,
+    /// Covariance alignment of pooled features (CORAL).
+    Coral,
+}
+
+impl From<DaArg> for Method {
+    fn from(d: DaArg) -> Self {
+        match d {
+            DaArg::None => Method::None,
+            DaArg::Adversarial => Method::Adversarial,
+            DaArg::Grl => Method::Grl,
+            DaArg::Mmd => Method::Mmd,
+            DaArg::Coral => Method::Coral,
+        }
+    }
+}
+
 /// `synthfeat train` options. Flags left out take their value from `--config`,
 /// or on `--resume` from the run's `config.json`, or else the built-in defaults
 /// (`--print-default-config`).
@@ -163,6 +193,21 @@ pub struct TrainArgs {
     /// Live mode: scene randomisation config (TOML).
     #[arg(long)]
     scene_config: Option<PathBuf>,
+    /// Real, unlabelled images for domain adaptation and the domain-gap metric:
+    /// a folder (searched recursively for PNG/JPEG), an image file or an IDX
+    /// image file (gzip or not). Repeat to mix sources.
+    #[arg(long, value_name = "PATH")]
+    real: Vec<PathBuf>,
+    /// Domain adaptation toward --real [default: none].
+    #[arg(long, value_enum)]
+    da: Option<DaArg>,
+    /// Backbone layer to adapt and to measure the domain gap at [default: conv5].
+    #[arg(long)]
+    da_layer: Option<String>,
+    /// Weight λ of the adaptation loss [default: adversarial 0.05, grl 0.1 (λ's
+    /// final value), mmd 1, coral 1].
+    #[arg(long)]
+    da_weight: Option<f64>,
     /// With --device wgpu: skip the check that one step's gradients on this
     /// model and batch shape match the CPU's.
     #[arg(long)]
@@ -207,6 +252,15 @@ impl TrainArgs {
         if let Some(v) = self.val_frames {
             c.live.val_frames = v;
         }
+        if let Some(v) = self.da {
+            c.adapt.method = v.into();
+        }
+        if let Some(v) = &self.da_layer {
+            c.adapt.layer = v.clone();
+        }
+        if self.da_weight.is_some() {
+            c.adapt.weight = self.da_weight;
+        }
         c.validate().map_err(flag_error)?;
         if self.live {
             c.validate_live().map_err(flag_error)?;
@@ -220,7 +274,11 @@ impl TrainArgs {
 fn flag_error(e: ConfigError) -> anyhow::Error {
     match e {
         ConfigError::Invalid { field, message } => {
-            let flag = field.trim_start_matches("live.").replace('_', "-");
+            let flag = match field {
+                "adapt.layer" => "da-layer".to_string(),
+                "adapt.weight" => "da-weight".to_string(),
+                f => f.trim_start_matches("live.").replace('_', "-"),
+            };
             anyhow::anyhow!("--{flag} (`{field}` in the config) {message}")
         }
         other => other.into(),
@@ -240,6 +298,13 @@ pub fn run(a: TrainArgs) -> Result<()> {
         bail!("give --data DIR (shards from `synthfeat generate`) or --live");
     }
     let config = a.config(&out)?;
+    if config.adapt.method != Method::None && a.real.is_empty() {
+        bail!(
+            "--da {} adapts toward real images: give them with --real PATH (a folder of PNG/JPEG \
+             files or an IDX image file)",
+            config.adapt.method
+        );
+    }
     if matches!(a.device, DeviceArg::Wgpu) && !a.skip_backend_check {
         check_wgpu(&config)?;
     }
@@ -353,7 +418,22 @@ fn train<B: AutodiffBackend>(
         Some(p) => scenes::Config::from_file(p)?,
         None => scenes::Config::default(),
     };
-    let (source, val) = match &a.data {
+    // Real images first: their errors are cheap to find.
+    let real = if a.real.is_empty() {
+        None
+    } else {
+        let images = RealImages::open(&a.real, c.size).context("--real")?;
+        for line in images.describe() {
+            eprintln!("real images: {line}");
+        }
+        let canonical: Vec<PathBuf> = a
+            .real
+            .iter()
+            .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+            .collect();
+        Some((std::sync::Arc::new(images), canonical))
+    };
+    let (mut source, val) = match &a.data {
         Some(dir) => {
             let canonical = dir
                 .canonicalize()
@@ -369,6 +449,19 @@ fn train<B: AutodiffBackend>(
     };
     if val.is_empty() {
         eprintln!("warning: no validation samples (raise --val-percent or generate more scenes)");
+    }
+    if let Some((_, paths)) = &real {
+        source["real"] = serde_json::json!(paths);
+    }
+    let real = real.map(|(images, _)| images);
+    let (real_val, real_val_skipped) = match &real {
+        Some(r) => r.held_out(c.val_samples),
+        None => (Vec::new(), 0),
+    };
+    if real_val_skipped > 0 {
+        eprintln!(
+            "warning: {real_val_skipped} held-out real images could not be decoded and were skipped"
+        );
     }
     let mut data = |seen: u64| match &a.data {
         Some(dir) => train_batches(dir, c.data_options(seen)),
@@ -393,7 +486,43 @@ fn train<B: AutodiffBackend>(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut progress = Bar(bar.clone());
-    let summary = fit::<B>(&run, &device, &mut data, &val, &mut NoExtra, &mut progress);
+    let mut extra: Box<dyn ExtraObjective<B>> = match (&real, c.adapt.method) {
+        (Some(images), method) if method != Method::None => {
+            let done = if a.resume {
+                trainer::checkpoint::latest(out)
+                    .map(|s| s.step)
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            let layers = c.backbone_config().layer_names();
+            let channels = layers
+                .iter()
+                .position(|l| *l == c.adapt.layer)
+                .and_then(|i| c.backbone_config().channels().get(i).copied())
+                .with_context(|| format!("--da-layer {}", c.adapt.layer))?;
+            let stream = images.clone().stream(c.batch, c.seed ^ done, 4);
+            Box::new(DomainObjective::<B>::new(
+                &c.adapt,
+                channels,
+                stream,
+                c.size,
+                (done, c.steps),
+                c.seed,
+                &device,
+            )?)
+        }
+        _ => Box::new(NoExtra),
+    };
+    let summary = fit::<B>(
+        &run,
+        &device,
+        &mut data,
+        &val,
+        &real_val,
+        extra.as_mut(),
+        &mut progress,
+    );
     bar.finish_and_clear();
     let summary = summary.with_context(|| format!("training run {}", out.display()))?;
     println!(
@@ -405,6 +534,14 @@ fn train<B: AutodiffBackend>(
     );
     if let Some(v) = summary.validation {
         println!("validation ({} samples): {}", v.samples, v.summary());
+    }
+    if let Some(g) = summary.domain_gap {
+        println!(
+            "domain gap at {} ({} real images held out): {}",
+            c.adapt.layer,
+            real_val.len(),
+            g.summary()
+        );
     }
     Ok(())
 }

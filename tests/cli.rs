@@ -300,6 +300,32 @@ fn train_rejects_bad_input_naming_it() {
         "run folder",
     );
     fails_naming(&["train", "--out", o], "--data");
+    fails_naming(
+        &["train", "--out", o, "--data", m, "--da", "dann"],
+        "possible values: none, adversarial, grl, mmd, coral",
+    );
+    fails_naming(&["train", "--out", o, "--data", m, "--da", "mmd"], "--real");
+    let real = tmp.path().join("real");
+    std::fs::create_dir_all(real.join("sub")).expect("mkdir");
+    let r = real.to_str().expect("utf8");
+    fails_naming(
+        &["train", "--out", o, "--data", m, "--da", "grl", "--real", r],
+        "no PNG or JPEG image",
+    );
+    fails_naming(
+        &[
+            "train",
+            "--out",
+            o,
+            "--data",
+            m,
+            "--real",
+            r,
+            "--da-layer",
+            "fc9",
+        ],
+        "`fc9` is not a layer of the small backbone",
+    );
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).expect("mkdir");
     let e = empty.to_str().expect("utf8");
@@ -395,6 +421,91 @@ fn train_runs_end_to_end_on_generated_shards() {
         serde_json::json!([4, 3, 3, 3])
     );
     assert_eq!(header["__metadata__"]["step"], "4");
+
+    // Adversarial adaptation toward a folder of real images and an IDX file.
+    let real = tmp.path().join("real");
+    std::fs::create_dir_all(&real).expect("mkdir");
+    for (i, c) in [[200u8, 40, 40], [40, 200, 40], [40, 40, 200]]
+        .iter()
+        .enumerate()
+    {
+        image::RgbImage::from_pixel(40, 30, image::Rgb(*c))
+            .save(real.join(format!("{i}.png")))
+            .expect("png");
+    }
+    std::fs::write(real.join("damaged.png"), b"\x89PNG\r\n\x1a\n?").expect("write");
+    let idx = tmp.path().join("digits-idx3-ubyte");
+    let pixels: Vec<u8> = (0..60 * 28 * 28).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&idx, trainer::real::idx::encode(&[60, 28, 28], &pixels)).expect("idx");
+    let adapted = tmp.path().join("adapted");
+    let (a, r, x) = (
+        adapted.to_str().expect("utf8"),
+        real.to_str().expect("utf8"),
+        idx.to_str().expect("utf8"),
+    );
+    let common = [
+        "train",
+        "--data",
+        d,
+        "--out",
+        a,
+        "--size",
+        "32",
+        "--batch",
+        "4",
+        "--width",
+        "4",
+        "--val-percent",
+        "50",
+        "--val-every",
+        "2",
+        "--real",
+        r,
+        "--real",
+        x,
+        "--da",
+        "adversarial",
+        "--da-layer",
+        "conv4",
+    ];
+    let o = synthfeat(&[&common[..], &["--steps", "3"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let info: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(adapted.join("checkpoint.json")).expect("checkpoint.json"),
+    )
+    .expect("json");
+    let ckpt = adapted.join(info["dir"].as_str().expect("dir"));
+    for f in ["critic.mpk", "critic_optimizer.mpk"] {
+        assert!(
+            ckpt.join(f).is_file(),
+            "the discriminator is checkpointed: {f}"
+        );
+    }
+    // Resumed, with its discriminator, to step 4.
+    let o = synthfeat(&[&common[..], &["--steps", "4", "--resume"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("domain gap at conv4"), "{out}");
+    let lines = metrics(&adapted);
+    let last_train = lines
+        .iter()
+        .rfind(|l| l["split"] == "train")
+        .expect("train line");
+    for key in ["adapt_loss", "adapt_critic_loss", "adapt_critic_accuracy"] {
+        assert!(
+            last_train[key].as_f64().is_some_and(f64::is_finite),
+            "{key}: {last_train}"
+        );
+    }
+    let last_val = lines
+        .iter()
+        .rfind(|l| l["split"] == "val")
+        .expect("val line");
+    let accuracy = last_val["domain_accuracy"]
+        .as_f64()
+        .expect("domain accuracy");
+    assert!((0.0..=1.0).contains(&accuracy), "{last_val}");
+    assert!(last_val["domain_mmd"].as_f64().is_some_and(f64::is_finite));
 }
 
 #[test]

@@ -79,12 +79,14 @@ fn record_err(path: &Path) -> impl FnOnce(RecorderError) -> CheckpointError + '_
 
 const INFO: &str = "checkpoint.json";
 
-/// Writes a checkpoint of `model` (and `optimizer`, when given) at `state.step`
-/// and makes it the run's current one; returns its folder.
+/// Writes a checkpoint of `model` (and `optimizer` and the `extra`
+/// objective's state, when given) at `state.step` and makes it the run's
+/// current one; returns its folder.
 pub fn save<B, O>(
     run: &Path,
     model: &MultiTaskModel<B>,
     optimizer: Option<&O>,
+    extra: Option<&dyn crate::train::ExtraObjective<B>>,
     step: u64,
     samples_seen: u64,
     lr: f64,
@@ -110,6 +112,12 @@ where
         let path = partial.join("optimizer");
         Recorder::<B>::record(&recorder(), o.to_record(), path.clone())
             .map_err(record_err(&path))?;
+    }
+    if let Some(e) = extra {
+        e.save(&partial).map_err(|e| CheckpointError::Record {
+            path: partial.clone(),
+            message: e.to_string(),
+        })?;
     }
     let done = root.join(&name);
     let current = latest(run).ok().map(|s| s.dir);

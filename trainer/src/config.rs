@@ -109,6 +109,9 @@ pub struct TrainConfig {
     pub shuffle_buffer: usize,
     /// Live rendering.
     pub live: LiveConfig,
+    /// Domain adaptation toward real images (`--real`), and the layer whose
+    /// domain gap validation reports.
+    pub adapt: domain_adapt::AdaptConfig,
 }
 
 impl Default for TrainConfig {
@@ -137,6 +140,7 @@ impl Default for TrainConfig {
             flip: true,
             shuffle_buffer: 256,
             live: LiveConfig::default(),
+            adapt: domain_adapt::AdaptConfig::default(),
         }
     }
 }
@@ -248,6 +252,21 @@ impl TrainConfig {
                 "grey_probability",
                 format!("must lie in [0, 1], got {}", self.grey_probability),
             );
+        }
+        let layers = self.backbone_config().layer_names();
+        if !layers.contains(&self.adapt.layer.as_str()) {
+            return bad(
+                "adapt.layer",
+                format!(
+                    "`{}` is not a layer of the {} backbone (its layers: {})",
+                    self.adapt.layer,
+                    self.backbone,
+                    layers.join(", ")
+                ),
+            );
+        }
+        if let Err(domain_adapt::AdaptError::Invalid { field, message }) = self.adapt.validate() {
+            return bad(field, message);
         }
         let known = crate::tasks::TASK_NAMES;
         if self.tasks.is_empty() {

@@ -10,6 +10,8 @@
 //! | [`tasks`] | the `Task` plug-in point: depth, normal, contour |
 //! | [`losses`] | the tasks' losses |
 //! | [`batch`], [`augment`], [`data`] | samples to tensors, augmentation, shard and live pipelines |
+//! | [`real`] | real unlabelled images: folders (PNG/JPEG) and IDX files, mixed |
+//! | [`adapt`], [`domain_gap`] | domain adaptation in a run, the domain gap at validation |
 //! | [`train`] | the multitask model and one optimisation step |
 //! | [`config`], [`run`] | a whole run: hyper-parameters, loop, resume |
 //! | [`validate`], [`plots`] | held-out metrics, `curves.png`, `predictions.png` |
@@ -17,17 +19,20 @@
 //! | [`profile`] | per-op timing of a training step |
 //! | [`agreement`] | one training step compared across two backends |
 
+pub mod adapt;
 pub mod agreement;
 pub mod augment;
 pub mod batch;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod domain_gap;
 pub mod export;
 pub mod losses;
 pub mod model;
 pub mod plots;
 pub mod profile;
+pub mod real;
 pub mod run;
 pub mod tasks;
 pub mod train;

@@ -18,7 +18,9 @@ use crate::batch::{BatchError, SyntheticBatch};
 use crate::checkpoint::{self, CheckpointError};
 use crate::config::{ConfigError, TrainConfig};
 use crate::data::{DataError, ShardBatches};
-use crate::train::{ExtraObjective, MultiTaskModel, StepReport, TrainError, train_step_with};
+use crate::train::{
+    ExtraError, ExtraObjective, MultiTaskModel, StepReport, TrainError, train_step_with,
+};
 use crate::validate::{Validation, validate};
 use engine::Sample;
 
@@ -40,6 +42,14 @@ pub enum RunError {
     /// A batch could not be built.
     #[error(transparent)]
     Batch(#[from] BatchError),
+    /// The extra objective (domain adaptation) failed.
+    #[error("step {step}: {source}")]
+    Extra {
+        /// The step.
+        step: u64,
+        /// What failed.
+        source: ExtraError,
+    },
     /// The data pipeline ended.
     #[error("the data pipeline stopped before step {step}")]
     DataEnded {
@@ -119,6 +129,8 @@ pub struct RunSummary {
     pub samples_per_s: f64,
     /// The last validation, if any ran.
     pub validation: Option<Validation>,
+    /// The last domain-gap measurement, if real images were given.
+    pub domain_gap: Option<crate::domain_gap::GapReport>,
 }
 
 /// One training run.
@@ -246,12 +258,16 @@ fn open_metrics(path: &Path, keep_through: Option<u64>) -> Result<std::fs::File,
 
 /// Trains as `run` says. `data(samples_seen)` opens the training batches
 /// positioned after the first `samples_seen` samples; `val` are held-out
-/// samples at the training size; `extra` adds an objective to every step.
+/// samples at the training size; `real_val` held-out real images
+/// (`[3, size, size]` each, may be empty) for the domain gap; `extra` adds
+/// an objective to every step.
+#[allow(clippy::too_many_arguments)]
 pub fn fit<B: AutodiffBackend>(
     run: &Run,
     device: &B::Device,
     data: &mut dyn FnMut(u64) -> Result<ShardBatches, DataError>,
     val: &[Sample],
+    real_val: &[Vec<f32>],
     extra: &mut dyn ExtraObjective<B>,
     progress: &mut dyn Progress,
 ) -> Result<RunSummary, RunError> {
@@ -270,6 +286,11 @@ pub fn fit<B: AutodiffBackend>(
         let state = checkpoint::latest(run.dir)?;
         model = checkpoint::load(&model_cfg, run.dir, device)?;
         optim = checkpoint::load_optimizer(optim, run.dir, device)?;
+        let dir = run.dir.join(&state.dir);
+        extra.load(&dir).map_err(|e| CheckpointError::Record {
+            path: dir.clone(),
+            message: e.to_string(),
+        })?;
         (step, seen) = (state.step, state.samples_seen);
         progress.note(&format!("resuming at step {step} ({seen} samples seen)"));
     }
@@ -281,7 +302,12 @@ pub fn fit<B: AutodiffBackend>(
     };
     let mut batches = data(seen)?;
     let val_batches = crate::validate::batches::<B::InnerBackend>(val, cfg, device)?;
+    let real_batches: Vec<_> = real_val
+        .chunks(cfg.batch.max(1))
+        .map(|c| crate::real::to_tensor::<B::InnerBackend>(c, cfg.size, device))
+        .collect();
     let mut last_val = None;
+    let mut last_gap = None;
     let first = step + 1;
     progress.start(first, cfg.steps);
     let start = Instant::now();
@@ -290,7 +316,8 @@ pub fn fit<B: AutodiffBackend>(
         let samples = batches.next().ok_or(RunError::DataEnded { step })??;
         let batch = SyntheticBatch::<B>::from_samples(&samples, cfg.label_scale, device)?;
         let lr = cfg.lr_at(step);
-        let (m, report) = train_step_with(model, &mut optim, &batch, &cfg.weights, lr, extra);
+        let (m, report) = train_step_with(model, &mut optim, &batch, &cfg.weights, lr, extra)
+            .map_err(|source| RunError::Extra { step, source })?;
         model = m;
         if !report.loss.is_finite() {
             return Err(RunError::NonFinite {
@@ -311,18 +338,33 @@ pub fn fit<B: AutodiffBackend>(
             let eval = model.valid();
             if !val_batches.is_empty() {
                 let v = validate(&eval, &val_batches, &cfg.weights);
-                log(metrics_line(
-                    json!({"step": step, "split": "val", "loss": v.report.loss}),
-                    &v.report,
-                ))?;
-                progress.note(&format!("step {step}: validation {}", v.summary()));
+                let mut base = json!({"step": step, "split": "val", "loss": v.report.loss});
+                let mut line = format!("step {step}: validation {}", v.summary());
+                match crate::domain_gap::measure(
+                    &eval,
+                    &val_batches,
+                    &real_batches,
+                    &cfg.adapt.layer,
+                ) {
+                    Some(Ok(g)) => {
+                        base["domain_accuracy"] = json!(g.accuracy);
+                        base["domain_proxy_a"] = json!(g.proxy_a_distance);
+                        base["domain_mmd"] = json!(g.mmd);
+                        line += &format!("; domain gap at {}: {}", cfg.adapt.layer, g.summary());
+                        last_gap = Some(g);
+                    }
+                    Some(Err(e)) => line += &format!("; domain gap not measured: {e}"),
+                    None => {}
+                }
+                log(metrics_line(base, &v.report))?;
+                progress.note(&line);
                 last_val = Some(v);
             }
             crate::plots::refresh(run.dir, &eval, &val_batches)
                 .map_err(|e| file_err(run.dir)(e.to_string()))?;
         }
         if step % cfg.checkpoint_every.max(1) == 0 || step == cfg.steps {
-            checkpoint::save(run.dir, &model, Some(&optim), step, seen, lr)?;
+            checkpoint::save(run.dir, &model, Some(&optim), Some(&*extra), step, seen, lr)?;
         }
     }
     let new_steps = cfg.steps.saturating_sub(first - 1);
@@ -332,5 +374,6 @@ pub fn fit<B: AutodiffBackend>(
         samples_per_s: (new_steps * cfg.batch as u64) as f64
             / start.elapsed().as_secs_f64().max(1e-9),
         validation: last_val,
+        domain_gap: last_gap,
     })
 }

@@ -135,22 +135,50 @@ pub fn normalise<B: Backend>(rgb: Tensor<B, 4>) -> Tensor<B, 4> {
     (rgb - 0.5) * 4.0
 }
 
+/// Why an [`ExtraObjective`] could not give its loss (e.g. its real images ran out).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ExtraError(pub String);
+
 /// A further objective on the shared encoder, added to the task losses of every
-/// step: the hook domain adaptation uses to bring its own (real) batch.
-pub trait ExtraObjective<B: Backend> {
+/// training step: the hook domain adaptation uses to bring its own (real) batch.
+pub trait ExtraObjective<B: AutodiffBackend> {
     /// The objective's output (its loss joins the total with weight 1, its
     /// metrics the report), given the model and the backbone's features of the
     /// synthetic batch; `None` to skip this step.
-    fn loss(&mut self, model: &MultiTaskModel<B>, synthetic: &Features<B>)
-    -> Option<TaskOutput<B>>;
+    fn loss(
+        &mut self,
+        model: &MultiTaskModel<B>,
+        synthetic: &Features<B>,
+    ) -> Result<Option<TaskOutput<B>>, ExtraError>;
+
+    /// Called after the step's backward pass, before the model's optimizer
+    /// takes its gradients: an objective with parameters of its own (a domain
+    /// classifier) takes and applies theirs here.
+    fn after_backward(&mut self, _grads: &mut B::Gradients) {}
+
+    /// Writes the objective's own state (a critic and its optimizer) into
+    /// the checkpoint folder being written.
+    fn save(&self, _dir: &std::path::Path) -> Result<(), ExtraError> {
+        Ok(())
+    }
+
+    /// Restores what [`ExtraObjective::save`] wrote, on resume.
+    fn load(&mut self, _dir: &std::path::Path) -> Result<(), ExtraError> {
+        Ok(())
+    }
 }
 
 /// No further objective.
 pub struct NoExtra;
 
-impl<B: Backend> ExtraObjective<B> for NoExtra {
-    fn loss(&mut self, _: &MultiTaskModel<B>, _: &Features<B>) -> Option<TaskOutput<B>> {
-        None
+impl<B: AutodiffBackend> ExtraObjective<B> for NoExtra {
+    fn loss(
+        &mut self,
+        _: &MultiTaskModel<B>,
+        _: &Features<B>,
+    ) -> Result<Option<TaskOutput<B>>, ExtraError> {
+        Ok(None)
     }
 }
 
@@ -176,30 +204,30 @@ pub fn losses<B: Backend>(
     batch: &SyntheticBatch<B>,
     weights: &TaskWeights,
 ) -> (Tensor<B, 1>, StepReport) {
-    losses_with(model, batch, weights, &mut NoExtra)
+    let (outputs, _) = task_outputs(model, batch);
+    combine(outputs, weights, None, &batch.rgb.device())
 }
 
-/// [`losses`] plus an [`ExtraObjective`] (its loss is added with weight 1).
-pub fn losses_with<B: Backend>(
-    model: &MultiTaskModel<B>,
-    batch: &SyntheticBatch<B>,
+/// The weighted total of the task outputs plus `extra` (weight 1), with the
+/// report read back from the device in one transfer.
+fn combine<B: Backend>(
+    mut outputs: Vec<TaskOutput<B>>,
     weights: &TaskWeights,
-    extra: &mut dyn ExtraObjective<B>,
+    extra: Option<TaskOutput<B>>,
+    device: &B::Device,
 ) -> (Tensor<B, 1>, StepReport) {
-    let (mut outputs, features) = task_outputs(model, batch);
     let mut weighted: Vec<Tensor<B, 1>> = outputs
         .iter()
         .map(|o| o.loss.clone() * weights.get(o.name))
         .collect();
-    if let Some(o) = extra.loss(model, &features) {
+    if let Some(o) = extra {
         weighted.push(o.loss.clone());
         outputs.push(o);
     }
-    let device = batch.rgb.device();
     let total = weighted
         .into_iter()
         .reduce(|a, b| a + b)
-        .unwrap_or_else(|| Tensor::zeros([1], &device));
+        .unwrap_or_else(|| Tensor::zeros([1], device));
     // Every number of the report in one read-back, so the step waits on the device once.
     let mut numbers = vec![total.clone().detach()];
     for o in &outputs {
@@ -241,7 +269,10 @@ where
     O: Optimizer<MultiTaskModel<B>, B>,
     MultiTaskModel<B>: AutodiffModule<B>,
 {
-    train_step_with(model, optimizer, batch, weights, lr, &mut NoExtra)
+    match train_step_with(model, optimizer, batch, weights, lr, &mut NoExtra) {
+        Ok(done) => done,
+        Err(_) => unreachable!("NoExtra never fails"),
+    }
 }
 
 /// [`train_step`] with an [`ExtraObjective`] on the shared encoder.
@@ -252,13 +283,17 @@ pub fn train_step_with<B, O>(
     weights: &TaskWeights,
     lr: f64,
     extra: &mut dyn ExtraObjective<B>,
-) -> (MultiTaskModel<B>, StepReport)
+) -> Result<(MultiTaskModel<B>, StepReport), ExtraError>
 where
     B: AutodiffBackend,
     O: Optimizer<MultiTaskModel<B>, B>,
     MultiTaskModel<B>: AutodiffModule<B>,
 {
-    let (total, report) = losses_with(&model, batch, weights, extra);
-    let grads = GradientsParams::from_grads(total.backward(), &model);
-    (optimizer.step(lr, model, grads), report)
+    let (outputs, features) = task_outputs(&model, batch);
+    let more = extra.loss(&model, &features)?;
+    let (total, report) = combine(outputs, weights, more, &batch.rgb.device());
+    let mut grads = total.backward();
+    extra.after_backward(&mut grads);
+    let grads = GradientsParams::from_grads(grads, &model);
+    Ok((optimizer.step(lr, model, grads), report))
 }

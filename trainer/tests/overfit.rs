@@ -104,8 +104,8 @@ fn a_checkpoint_loads_back_to_identical_outputs() {
         model = train_step(model, &mut optim, &batch, &TaskWeights::new(), 1e-3).0;
     }
     let tmp = tempfile::tempdir().expect("tmp");
-    let dir =
-        trainer::checkpoint::save(tmp.path(), &model, Some(&optim), 3, 6, 1e-3).expect("save");
+    let dir = trainer::checkpoint::save(tmp.path(), &model, Some(&optim), None, 3, 6, 1e-3)
+        .expect("save");
     assert!(dir.join("model.mpk").is_file() && dir.join("optimizer.mpk").is_file());
     let leftovers: Vec<String> = std::fs::read_dir(tmp.path().join("checkpoints"))
         .expect("checkpoints")

@@ -13,7 +13,7 @@ use trainer::model::BackboneKind;
 use trainer::model::Features;
 use trainer::run::{Quiet, Run, RunError, RunSummary, fit};
 use trainer::tasks::TaskOutput;
-use trainer::train::{ExtraObjective, MultiTaskModel, NoExtra};
+use trainer::train::{ExtraError, ExtraObjective, MultiTaskModel, NoExtra};
 
 type B = Autodiff<Flex>;
 
@@ -54,6 +54,7 @@ fn train(
         &Default::default(),
         &mut open,
         &val,
+        &[],
         extra,
         &mut Quiet,
     )
@@ -138,16 +139,20 @@ struct NanAt {
 }
 
 impl ExtraObjective<B> for NanAt {
-    fn loss(&mut self, _: &MultiTaskModel<B>, f: &Features<B>) -> Option<TaskOutput<B>> {
+    fn loss(
+        &mut self,
+        _: &MultiTaskModel<B>,
+        f: &Features<B>,
+    ) -> Result<Option<TaskOutput<B>>, ExtraError> {
         self.calls += 1;
         let bad = if self.calls == self.at { f32::NAN } else { 0.0 };
         let loss = f.top().clone().mean().reshape([1]) * 0.0 + bad;
-        Some(TaskOutput {
+        Ok(Some(TaskOutput {
             name: "nan_probe",
             loss,
             metrics: vec![],
             prediction: None,
-        })
+        }))
     }
 }
 
