@@ -3,6 +3,7 @@
 mod bench;
 mod bench_profile;
 mod bench_train;
+mod eval;
 mod export;
 mod generate;
 mod preview;
@@ -25,7 +26,8 @@ use clap::{Parser, Subcommand};
   synthfeat scene --seed 3
   synthfeat train --data data --out runs/a --steps 200
   synthfeat train --data data --out runs/a --steps 400 --resume
-  synthfeat export --run runs/a --out encoder.safetensors")]
+  synthfeat export --run runs/a --out encoder.safetensors
+  synthfeat eval probe --run runs/a --data /usr/share/datasets/fashion-mnist --limit-per-class 500")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,6 +51,11 @@ enum Command {
     Train(Box<train::TrainArgs>),
     /// Write a run's encoder as .safetensors with PyTorch-style names (conv1.weight, …).
     Export(export::ExportArgs),
+    /// Evaluate an encoder on real labelled images (linear probe).
+    Eval {
+        #[command(subcommand)]
+        what: eval::EvalCommand,
+    },
 }
 
 fn main() {
@@ -74,5 +81,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Scene(args) => generate::scene(args),
         Command::Train(args) => train::run(*args),
         Command::Export(args) => export::run(args),
+        Command::Eval { what } => eval::run(what),
     }
 }

@@ -540,3 +540,100 @@ fn train_live_streams_frames_from_the_renderer() {
         .collect();
     assert_eq!(splits, vec!["train", "train", "train", "val"]);
 }
+
+#[test]
+fn eval_probe_scores_a_random_backbone_and_rejects_bad_input() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("colours");
+    for (class, base) in [("warm", [220u8, 60, 30]), ("cool", [30, 60, 220])] {
+        std::fs::create_dir_all(data.join(class)).expect("mkdir");
+        for i in 0..12u32 {
+            let img = image::RgbImage::from_fn(24, 20, |x, y| {
+                let n = ((x * 7 + y * 13 + i * 31) % 40) as u8;
+                image::Rgb(base.map(|c| c.saturating_add(n)))
+            });
+            img.save(data.join(class).join(format!("{i}.png")))
+                .expect("png");
+        }
+    }
+    let d = data.to_str().expect("utf8");
+    let json = tmp.path().join("probe.json");
+    let o = synthfeat(&[
+        "eval",
+        "probe",
+        "--run",
+        "random",
+        "--data",
+        d,
+        "--layers",
+        "conv1,conv5",
+        "--epochs",
+        "10",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("| conv1 |") && stdout.contains("| conv5 |"),
+        "{stdout}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parse");
+    let layers = v["result"]["layers"].as_array().expect("layers");
+    assert_eq!(layers.len(), 2);
+    for l in layers {
+        let top1 = l["top1"]["test"].as_f64().expect("test top-1");
+        assert!(
+            top1 >= 0.75,
+            "warm vs cool colours are easy even for random features: {l}"
+        );
+    }
+
+    let missing = tmp.path().join("nowhere");
+    fails_naming(
+        &[
+            "eval",
+            "probe",
+            "--run",
+            "random",
+            "--data",
+            missing.to_str().expect("utf8"),
+        ],
+        "nowhere: no such folder",
+    );
+    fails_naming(
+        &[
+            "eval", "probe", "--run", "random", "--data", d, "--format", "cifar",
+        ],
+        "not a data set in the cifar format",
+    );
+    fails_naming(
+        &[
+            "eval",
+            "probe",
+            "--run",
+            "random",
+            "--data",
+            d,
+            "--layers",
+            "conv1,fc9",
+        ],
+        "`fc9` is not a layer",
+    );
+    let run = tmp.path().join("run");
+    std::fs::create_dir_all(&run).expect("mkdir");
+    let config = serde_json::json!({"train": trainer::config::TrainConfig::default()});
+    std::fs::write(run.join("config.json"), config.to_string()).expect("write");
+    fails_naming(
+        &[
+            "eval",
+            "probe",
+            "--run",
+            run.to_str().expect("utf8"),
+            "--data",
+            d,
+        ],
+        "checkpoint",
+    );
+}

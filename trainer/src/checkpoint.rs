@@ -20,7 +20,7 @@ use crate::train::{MultiTaskConfig, MultiTaskModel, TrainError};
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// The run folder has no checkpoint.
-    #[error("{run}: no checkpoint (no checkpoint.json): nothing to resume or export")]
+    #[error("{run}: no checkpoint (no checkpoint.json): nothing to resume, export or evaluate")]
     Missing {
         /// The run folder.
         run: PathBuf,

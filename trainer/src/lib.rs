@@ -15,6 +15,7 @@
 //! | [`train`] | the multitask model and one optimisation step |
 //! | [`config`], [`run`] | a whole run: hyper-parameters, loop, resume |
 //! | [`validate`], [`plots`] | held-out metrics, `curves.png`, `predictions.png` |
+//! | [`eval`] | real labelled sets, the linear probe |
 //! | [`checkpoint`], [`export`] | atomic checkpoints, safetensors export |
 //! | [`profile`] | per-op timing of a training step |
 //! | [`agreement`] | one training step compared across two backends |
@@ -27,6 +28,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod domain_gap;
+pub mod eval;
 pub mod export;
 pub mod losses;
 pub mod model;

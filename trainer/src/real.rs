@@ -176,6 +176,11 @@ fn walk(dir: &Path, depth: usize, files: &mut Vec<PathBuf>, idx_seen: &mut Vec<S
     }
 }
 
+/// PNG and JPEG files under `dir`, recursively, sorted.
+pub fn image_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    walk(dir, 0, files, &mut Vec::new());
+}
+
 /// Opens one `--real` path.
 fn open_source(path: &Path) -> Result<Source, RealError> {
     if !path.exists() {

@@ -1,0 +1,11 @@
+//! Evaluation on real data: labelled image sets and the linear probe.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`labelled`] | ImageFolder, IDX and CIFAR-10 sets with their train/test split |
+//! | [`linear`] | a linear softmax classifier on cached features |
+//! | [`probe`] | frozen-backbone features per layer, pooled, and the probe |
+
+pub mod labelled;
+pub mod linear;
+pub mod probe;
