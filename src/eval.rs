@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use trainer::burn::backend::Flex;
 use trainer::burn::tensor::backend::Backend;
 use trainer::config::TrainConfig;
+use trainer::eval::finetune::{FinetuneConfig, finetune};
 use trainer::eval::labelled::{self, Format, LoadOptions};
 use trainer::eval::linear::ClassifierConfig;
 use trainer::eval::probe::{ProbeConfig, probe};
@@ -17,6 +18,8 @@ use trainer::model::Backbone;
 pub enum EvalCommand {
     /// Linear probe: the backbone frozen, a linear classifier per layer on pooled features.
     Probe(ProbeArgs),
+    /// Fine-tuning: every weight trained, with a new classifier on the pooled top layer.
+    Finetune(FinetuneArgs),
 }
 
 /// Labelled data set format on the command line.
@@ -76,34 +79,169 @@ pub struct ProbeArgs {
     json: Option<PathBuf>,
 }
 
+/// `synthfeat eval finetune` options.
+#[derive(Args)]
+pub struct FinetuneArgs {
+    /// Run folder of `synthfeat train`, or `random` (architecture of --like, or the defaults).
+    #[arg(long)]
+    run: String,
+    /// Labelled data set folder.
+    #[arg(long)]
+    data: PathBuf,
+    /// Its format [default: detected from the files].
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// Keep at most N images per class in each split.
+    #[arg(long)]
+    limit_per_class: Option<usize>,
+    /// Optimisation steps.
+    #[arg(long, default_value_t = 500)]
+    steps: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// The classifier's Adam learning rate (the backbone's is a tenth of it).
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Seed of the random backbone, the split (sets without one), the head and the batches.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// With `--run random`: take the architecture from this run folder.
+    #[arg(long)]
+    like: Option<PathBuf>,
+    /// Write the result as JSON here [default: RUN/finetune-<data folder name>.json; none for random].
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
 /// Runs `synthfeat eval …`.
 pub fn run(cmd: EvalCommand) -> Result<()> {
     match cmd {
         EvalCommand::Probe(a) => run_probe(a),
+        EvalCommand::Finetune(a) => run_finetune(a),
     }
 }
 
+/// Opens the labelled set and says what it holds.
+fn open_set(
+    data: &Path,
+    format: Option<FormatArg>,
+    limit_per_class: Option<usize>,
+    seed: u64,
+) -> Result<labelled::LabelledSet> {
+    let options = LoadOptions {
+        format: format.map(Into::into),
+        limit_per_class,
+        seed,
+        ..Default::default()
+    };
+    let set = labelled::open(data, &options).context("--data")?;
+    eprintln!("{}: {}", data.display(), set.describe());
+    Ok(set)
+}
+
+/// Where the JSON goes: `--json`, else `RUN/<kind>-<data name>.json` (none for random).
+fn json_path(json: &Option<PathBuf>, run: &str, kind: &str, data: &Path) -> Option<PathBuf> {
+    json.clone().or_else(|| {
+        (run != "random").then(|| {
+            let name = data
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| "data".into());
+            Path::new(run).join(format!("{kind}-{name}.json"))
+        })
+    })
+}
+
+fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(value)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("results: {}", path.display());
+    Ok(())
+}
+
+fn run_finetune(a: FinetuneArgs) -> Result<()> {
+    type B = trainer::burn::backend::Autodiff<Flex>;
+    let (backbone, config) = backbone::<B>(&a.run, a.like.as_deref(), a.seed)?;
+    let set = open_set(&a.data, a.format, a.limit_per_class, a.seed)?;
+    let ft = FinetuneConfig {
+        steps: a.steps,
+        batch: a.batch,
+        lr: a.lr,
+        backbone_lr_scale: 0.1,
+        size: config.size,
+        seed: a.seed,
+    };
+    let bar = indicatif::ProgressBar::new(a.steps as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "[{elapsed_precise}] {bar:30} {pos}/{len} steps {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let channels = config.backbone_config().top_channels();
+    let report = finetune(
+        backbone,
+        channels,
+        &set,
+        &ft,
+        &Default::default(),
+        &mut |step, loss| {
+            bar.set_position(step as u64);
+            bar.set_message(format!("loss {loss:.3}"));
+        },
+    );
+    bar.finish_and_clear();
+    if report.skipped > 0 {
+        eprintln!(
+            "warning: {} images could not be decoded and were skipped",
+            report.skipped
+        );
+    }
+    println!(
+        "fine-tuned {} on {} for {} steps: test top-1 {:.1} % ({} test images; final training loss {:.3})",
+        a.run,
+        a.data.display(),
+        a.steps,
+        100.0 * report.test_top1,
+        report.test_images,
+        report.final_train_loss
+    );
+    if let Some(path) = json_path(&a.json, &a.run, "finetune", &a.data) {
+        write_json(
+            &path,
+            &serde_json::json!({"run": a.run, "data": a.data, "format": set.format.to_string(),
+                "finetune": ft, "result": report}),
+        )?;
+    }
+    Ok(())
+}
+
 /// The backbone of `run` (a run folder or `random`) with its training config.
-fn backbone(run: &str, like: Option<&Path>, seed: u64) -> Result<(Backbone<Flex>, TrainConfig)> {
+fn backbone<B: Backend>(
+    run: &str,
+    like: Option<&Path>,
+    seed: u64,
+) -> Result<(Backbone<B>, TrainConfig)> {
     let device = Default::default();
     if run == "random" {
         let config = match like {
             Some(dir) => trainer::run::saved_config(dir).context("--like")?,
             None => TrainConfig::default(),
         };
-        Flex::seed(&device, seed);
-        let model = config.model_config().init::<Flex>(&device)?;
+        B::seed(&device, seed);
+        let model = config.model_config().init::<B>(&device)?;
         return Ok((model.backbone, config));
     }
     let dir = Path::new(run);
     let config = trainer::run::saved_config(dir).context("--run")?;
     let model =
-        trainer::checkpoint::load::<Flex>(&config.model_config(), dir, &device).context("--run")?;
+        trainer::checkpoint::load::<B>(&config.model_config(), dir, &device).context("--run")?;
     Ok((model.backbone, config))
 }
 
 fn run_probe(a: ProbeArgs) -> Result<()> {
-    let (backbone, config) = backbone(&a.run, a.like.as_deref(), a.seed)?;
+    let (backbone, config) = backbone::<Flex>(&a.run, a.like.as_deref(), a.seed)?;
     let names = config.backbone_config().layer_names();
     let layers = a
         .layers
@@ -116,15 +254,7 @@ fn run_probe(a: ProbeArgs) -> Result<()> {
             names.join(", ")
         );
     }
-    let options = LoadOptions {
-        format: a.format.map(Into::into),
-        limit_per_class: a.limit_per_class,
-        seed: a.seed,
-        ..Default::default()
-    };
-    let set = labelled::open(&a.data, &options)
-        .with_context(|| format!("--data {}", a.data.display()))?;
-    eprintln!("{}: {}", a.data.display(), set.describe());
+    let set = open_set(&a.data, a.format, a.limit_per_class, a.seed)?;
     let probe_config = ProbeConfig {
         layers,
         dims: a.dims,
@@ -168,27 +298,12 @@ fn run_probe(a: ProbeArgs) -> Result<()> {
         report.test_images
     );
     print!("{}", report.table());
-    let json_path = a.json.clone().or_else(|| {
-        (a.run != "random").then(|| {
-            let name = a
-                .data
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_else(|| "data".into());
-            Path::new(&a.run).join(format!("probe-{name}.json"))
-        })
-    });
-    if let Some(path) = json_path {
-        let value = serde_json::json!({
-            "run": a.run,
-            "data": a.data,
-            "format": set.format.to_string(),
-            "probe": probe_config,
-            "result": report,
-        });
-        std::fs::write(&path, serde_json::to_string_pretty(&value)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("results: {}", path.display());
+    if let Some(path) = json_path(&a.json, &a.run, "probe", &a.data) {
+        write_json(
+            &path,
+            &serde_json::json!({"run": a.run, "data": a.data, "format": set.format.to_string(),
+                "probe": probe_config, "result": report}),
+        )?;
     }
     Ok(())
 }

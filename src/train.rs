@@ -205,7 +205,7 @@ pub struct TrainArgs {
     #[arg(long)]
     da_layer: Option<String>,
     /// Weight λ of the adaptation loss [default: adversarial 0.05, grl 0.1 (λ's
-    /// final value), mmd 1, coral 1].
+    /// final value), mmd 0.1, coral 10].
     #[arg(long)]
     da_weight: Option<f64>,
     /// With --device wgpu: skip the check that one step's gradients on this

@@ -542,7 +542,7 @@ fn train_live_streams_frames_from_the_renderer() {
 }
 
 #[test]
-fn eval_probe_scores_a_random_backbone_and_rejects_bad_input() {
+fn eval_probe_and_finetune_score_a_random_backbone_and_reject_bad_input() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("colours");
     for (class, base) in [("warm", [220u8, 60, 30]), ("cool", [30, 60, 220])] {
@@ -589,6 +589,26 @@ fn eval_probe_scores_a_random_backbone_and_rejects_bad_input() {
             "warm vs cool colours are easy even for random features: {l}"
         );
     }
+
+    let o = synthfeat(&[
+        "eval",
+        "finetune",
+        "--run",
+        "random",
+        "--data",
+        d,
+        "--steps",
+        "30",
+        "--batch",
+        "8",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parse");
+    let top1 = v["result"]["test_top1"].as_f64().expect("top-1");
+    assert!(top1 >= 0.75, "fine-tuning separates warm from cool: {v}");
 
     let missing = tmp.path().join("nowhere");
     fails_naming(

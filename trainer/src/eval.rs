@@ -5,7 +5,9 @@
 //! | [`labelled`] | ImageFolder, IDX and CIFAR-10 sets with their train/test split |
 //! | [`linear`] | a linear softmax classifier on cached features |
 //! | [`probe`] | frozen-backbone features per layer, pooled, and the probe |
+//! | [`finetune`] | the whole encoder and a new classifier trained on the set |
 
+pub mod finetune;
 pub mod labelled;
 pub mod linear;
 pub mod probe;
