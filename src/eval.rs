@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use trainer::burn::backend::Flex;
 use trainer::burn::tensor::backend::Backend;
 use trainer::config::TrainConfig;
+use trainer::eval::depth;
 use trainer::eval::finetune::{FinetuneConfig, finetune};
 use trainer::eval::labelled::{self, Format, LoadOptions};
 use trainer::eval::linear::ClassifierConfig;
@@ -20,6 +21,38 @@ pub enum EvalCommand {
     Probe(ProbeArgs),
     /// Fine-tuning: every weight trained, with a new classifier on the pooled top layer.
     Finetune(FinetuneArgs),
+    /// Real depth: the depth head on real RGB-D, median-scaled; abs-rel, RMSE, δ<1.25.
+    Depth(DepthArgs),
+}
+
+/// `synthfeat eval depth` options.
+#[derive(Args)]
+pub struct DepthArgs {
+    /// Run folder of `synthfeat train` (trained with the depth task).
+    #[arg(long)]
+    run: PathBuf,
+    /// Folder of RGB images with depth or disparity (NAME + NAME_depth / NAME_disp,
+    /// rgb/ + depth/, or Middlebury im0.png + disp0.pfm + calib.txt).
+    #[arg(long)]
+    data: PathBuf,
+    /// Network input size, pixels [default: the run's training size].
+    #[arg(long)]
+    size: Option<usize>,
+    /// Disparity calibration: focal length in pixels (else calib.txt beside each map).
+    #[arg(long, requires = "baseline_mm")]
+    focal_px: Option<f64>,
+    /// Disparity calibration: stereo baseline in millimetres.
+    #[arg(long, requires = "focal_px")]
+    baseline_mm: Option<f64>,
+    /// Disparity calibration: Middlebury's doffs, pixels.
+    #[arg(long, default_value_t = 0.0)]
+    doffs: f64,
+    /// Seed of the random-init baseline.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write the results as JSON here [default: RUN/depth-<data folder name>.json].
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 /// Labelled data set format on the command line.
@@ -119,6 +152,7 @@ pub fn run(cmd: EvalCommand) -> Result<()> {
     match cmd {
         EvalCommand::Probe(a) => run_probe(a),
         EvalCommand::Finetune(a) => run_finetune(a),
+        EvalCommand::Depth(a) => run_depth(a),
     }
 }
 
@@ -212,6 +246,79 @@ fn run_finetune(a: FinetuneArgs) -> Result<()> {
             &path,
             &serde_json::json!({"run": a.run, "data": a.data, "format": set.format.to_string(),
                 "finetune": ft, "result": report}),
+        )?;
+    }
+    Ok(())
+}
+
+fn run_depth(a: DepthArgs) -> Result<()> {
+    let device = Default::default();
+    let run = a.run.to_string_lossy().to_string();
+    let config = trainer::run::saved_config(&a.run).context("--run")?;
+    if !config.tasks.iter().any(|t| t == "depth") {
+        bail!(
+            "--run {run}: the run has no depth head (its tasks: {})",
+            config.tasks.join(", ")
+        );
+    }
+    let trained = trainer::checkpoint::load::<Flex>(&config.model_config(), &a.run, &device)
+        .context("--run")?;
+    Flex::seed(&device, a.seed);
+    let random = config.model_config().init::<Flex>(&device)?;
+    let size = a.size.unwrap_or(config.size);
+    config
+        .backbone_config()
+        .check_size(size)
+        .map_err(|e| anyhow::anyhow!("--size: {e}"))?;
+    let out = (size / config.label_scale).max(1);
+    if !a.data.is_dir() {
+        bail!("--data {}: no such folder", a.data.display());
+    }
+    let pairs = depth::find_pairs(&a.data);
+    if pairs.is_empty() {
+        bail!(
+            "--data {}: no RGB image with a depth or disparity file beside it (NAME.png + \
+             NAME_depth.png|npy|npz|pfm or NAME_disp.*, rgb/ + depth/, or im0.png + disp0.pfm)",
+            a.data.display()
+        );
+    }
+    let calibration = match (a.focal_px, a.baseline_mm) {
+        (Some(focal_px), Some(baseline_mm)) => Some(depth::Calibration {
+            focal_px,
+            baseline_mm,
+            doffs_px: a.doffs,
+        }),
+        _ => None,
+    };
+    let models = vec![
+        (run.clone(), &trained),
+        ("random init".to_string(), &random),
+    ];
+    let (rows, skipped) = depth::evaluate(&models, &pairs, calibration, size, out, &device)
+        .map_err(|e| anyhow::anyhow!("--data {}: {e}", a.data.display()))?;
+    if skipped > 0 {
+        eprintln!("warning: {skipped} pairs could not be read and were skipped");
+    }
+    println!(
+        "real depth on {} ({} pairs; input {size} px, scored on a {out}x{out} grid, median-scaled):",
+        a.data.display(),
+        pairs.len() - skipped
+    );
+    println!("| model | abs-rel | RMSE | δ<1.25 |\n|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {:.3} | {:.3} m | {:.1} % |",
+            r.name,
+            r.metrics.abs_rel,
+            r.metrics.rmse_m,
+            100.0 * r.metrics.delta1
+        );
+    }
+    if let Some(path) = json_path(&a.json, &run, "depth", &a.data) {
+        write_json(
+            &path,
+            &serde_json::json!({"run": run, "data": a.data, "size": size, "grid": out,
+                "calibration": calibration, "pairs": pairs.len() - skipped, "rows": rows}),
         )?;
     }
     Ok(())

@@ -422,6 +422,67 @@ fn train_runs_end_to_end_on_generated_shards() {
     );
     assert_eq!(header["__metadata__"]["step"], "4");
 
+    // Real depth on a hand-made pair: a 16-bit PNG in millimetres, a ramp from 1 to 4 m.
+    let rgbd = tmp.path().join("rgbd");
+    std::fs::create_dir_all(&rgbd).expect("mkdir");
+    image::RgbImage::from_fn(48, 40, |x, y| {
+        image::Rgb([(x * 5) as u8, (y * 6) as u8, 90])
+    })
+    .save(rgbd.join("room.png"))
+    .expect("png");
+    image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_fn(48, 40, |x, _| {
+        image::Luma([1000 + (x as u16) * 60])
+    })
+    .save(rgbd.join("room_depth.png"))
+    .expect("depth png");
+    let depth_json = tmp.path().join("depth.json");
+    let o = synthfeat(&[
+        "eval",
+        "depth",
+        "--run",
+        r,
+        "--data",
+        rgbd.to_str().expect("utf8"),
+        "--json",
+        depth_json.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&depth_json).expect("json")).expect("parse");
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 3, "the run, random init and the constant: {v}");
+    for row in rows {
+        let m = &row["metrics"];
+        assert!(
+            m["abs_rel"]
+                .as_f64()
+                .is_some_and(|x| (0.0..1.0).contains(&x)),
+            "{row}"
+        );
+        assert!(
+            m["delta1"]
+                .as_f64()
+                .is_some_and(|x| (0.0..=1.0).contains(&x)),
+            "{row}"
+        );
+    }
+    let lonely = tmp.path().join("no-pairs");
+    std::fs::create_dir_all(&lonely).expect("mkdir");
+    image::RgbImage::new(8, 8)
+        .save(lonely.join("lonely.png"))
+        .expect("png");
+    fails_naming(
+        &[
+            "eval",
+            "depth",
+            "--run",
+            r,
+            "--data",
+            lonely.to_str().expect("utf8"),
+        ],
+        "no RGB image with a depth or disparity file",
+    );
+
     // Adversarial adaptation toward a folder of real images and an IDX file.
     let real = tmp.path().join("real");
     std::fs::create_dir_all(&real).expect("mkdir");

@@ -21,6 +21,15 @@ impl<B: Backend> DepthTask<B> {
         }
     }
 
+    /// Depth in metres `[N, 1, h, w]` from the backbone's top features, at `size`.
+    pub fn predict(
+        &self,
+        top: burn::tensor::Tensor<B, 4>,
+        size: [usize; 2],
+    ) -> burn::tensor::Tensor<B, 4> {
+        self.head.forward(top, size).exp()
+    }
+
     /// The dense head (for profiling).
     pub fn head(&self) -> &DenseHead<B> {
         &self.head
