@@ -76,9 +76,9 @@ impl From<FormatArg> for Format {
     }
 }
 
-/// `synthfeat eval probe` options.
+/// The encoder and the labelled set an evaluation reads.
 #[derive(Args)]
-pub struct ProbeArgs {
+pub struct Subject {
     /// Run folder of `synthfeat train`, or `random` for a randomly initialised
     /// backbone of the same architecture (that of --like, or the defaults).
     #[arg(long)]
@@ -89,44 +89,41 @@ pub struct ProbeArgs {
     /// Its format [default: detected from the files].
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
-    /// Layers to probe, comma-separated [default: every layer of the backbone].
-    #[arg(long, value_delimiter = ',')]
-    layers: Option<Vec<String>>,
     /// Keep at most N images per class in each split.
     #[arg(long)]
     limit_per_class: Option<usize>,
+    /// Seed of the random backbone, the split (sets without one) and the training.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// With `--run random`: take the architecture from this run folder.
+    #[arg(long)]
+    like: Option<PathBuf>,
+    /// Write the results as JSON here [default: RUN/<command>-<data folder name>.json; none for random].
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// `synthfeat eval probe` options.
+#[derive(Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    subject: Subject,
+    /// Layers to probe, comma-separated [default: every layer of the backbone].
+    #[arg(long, value_delimiter = ',')]
+    layers: Option<Vec<String>>,
     /// Values per pooled feature vector, about (Goyal et al.: 9,216).
     #[arg(long, default_value_t = 9216)]
     dims: usize,
     /// Passes of the linear classifier over the training features.
     #[arg(long, default_value_t = 30)]
     epochs: usize,
-    /// Seed of the random backbone, the split (sets without one) and the classifier.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// With `--run random`: take the architecture from this run folder.
-    #[arg(long)]
-    like: Option<PathBuf>,
-    /// Write the results as JSON here [default: RUN/probe-<data folder name>.json; none for random].
-    #[arg(long)]
-    json: Option<PathBuf>,
 }
 
 /// `synthfeat eval finetune` options.
 #[derive(Args)]
 pub struct FinetuneArgs {
-    /// Run folder of `synthfeat train`, or `random` (architecture of --like, or the defaults).
-    #[arg(long)]
-    run: String,
-    /// Labelled data set folder.
-    #[arg(long)]
-    data: PathBuf,
-    /// Its format [default: detected from the files].
-    #[arg(long, value_enum)]
-    format: Option<FormatArg>,
-    /// Keep at most N images per class in each split.
-    #[arg(long)]
-    limit_per_class: Option<usize>,
+    #[command(flatten)]
+    subject: Subject,
     /// Optimisation steps.
     #[arg(long, default_value_t = 500)]
     steps: usize,
@@ -136,15 +133,6 @@ pub struct FinetuneArgs {
     /// The classifier's Adam learning rate (the backbone's is a tenth of it).
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// Seed of the random backbone, the split (sets without one), the head and the batches.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// With `--run random`: take the architecture from this run folder.
-    #[arg(long)]
-    like: Option<PathBuf>,
-    /// Write the result as JSON here [default: RUN/finetune-<data folder name>.json; none for random].
-    #[arg(long)]
-    json: Option<PathBuf>,
 }
 
 /// Runs `synthfeat eval …`.
@@ -196,15 +184,21 @@ fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
 
 fn run_finetune(a: FinetuneArgs) -> Result<()> {
     type B = trainer::burn::backend::Autodiff<Flex>;
-    let (backbone, config) = backbone::<B>(&a.run, a.like.as_deref(), a.seed)?;
-    let set = open_set(&a.data, a.format, a.limit_per_class, a.seed)?;
+    let (backbone, config) =
+        backbone::<B>(&a.subject.run, a.subject.like.as_deref(), a.subject.seed)?;
+    let set = open_set(
+        &a.subject.data,
+        a.subject.format,
+        a.subject.limit_per_class,
+        a.subject.seed,
+    )?;
     let ft = FinetuneConfig {
         steps: a.steps,
         batch: a.batch,
         lr: a.lr,
         backbone_lr_scale: 0.1,
         size: config.size,
-        seed: a.seed,
+        seed: a.subject.seed,
     };
     let bar = indicatif::ProgressBar::new(a.steps as u64);
     bar.set_style(
@@ -234,17 +228,17 @@ fn run_finetune(a: FinetuneArgs) -> Result<()> {
     }
     println!(
         "fine-tuned {} on {} for {} steps: test top-1 {:.1} % ({} test images; final training loss {:.3})",
-        a.run,
-        a.data.display(),
+        a.subject.run,
+        a.subject.data.display(),
         a.steps,
         100.0 * report.test_top1,
         report.test_images,
         report.final_train_loss
     );
-    if let Some(path) = json_path(&a.json, &a.run, "finetune", &a.data) {
+    if let Some(path) = json_path(&a.subject.json, &a.subject.run, "finetune", &a.subject.data) {
         write_json(
             &path,
-            &serde_json::json!({"run": a.run, "data": a.data, "format": set.format.to_string(),
+            &serde_json::json!({"run": a.subject.run, "data": a.subject.data, "format": set.format.to_string(),
                 "finetune": ft, "result": report}),
         )?;
     }
@@ -348,7 +342,8 @@ fn backbone<B: Backend>(
 }
 
 fn run_probe(a: ProbeArgs) -> Result<()> {
-    let (backbone, config) = backbone::<Flex>(&a.run, a.like.as_deref(), a.seed)?;
+    let (backbone, config) =
+        backbone::<Flex>(&a.subject.run, a.subject.like.as_deref(), a.subject.seed)?;
     let names = config.backbone_config().layer_names();
     let layers = a
         .layers
@@ -361,7 +356,12 @@ fn run_probe(a: ProbeArgs) -> Result<()> {
             names.join(", ")
         );
     }
-    let set = open_set(&a.data, a.format, a.limit_per_class, a.seed)?;
+    let set = open_set(
+        &a.subject.data,
+        a.subject.format,
+        a.subject.limit_per_class,
+        a.subject.seed,
+    )?;
     let probe_config = ProbeConfig {
         layers,
         dims: a.dims,
@@ -369,7 +369,7 @@ fn run_probe(a: ProbeArgs) -> Result<()> {
         batch: 64,
         classifier: ClassifierConfig {
             epochs: a.epochs,
-            seed: a.seed,
+            seed: a.subject.seed,
             ..Default::default()
         },
     };
@@ -398,17 +398,17 @@ fn run_probe(a: ProbeArgs) -> Result<()> {
     }
     println!(
         "linear probe of {} on {} ({} classes, {} train / {} test images):",
-        a.run,
-        a.data.display(),
+        a.subject.run,
+        a.subject.data.display(),
         report.classes,
         report.train_images,
         report.test_images
     );
     print!("{}", report.table());
-    if let Some(path) = json_path(&a.json, &a.run, "probe", &a.data) {
+    if let Some(path) = json_path(&a.subject.json, &a.subject.run, "probe", &a.subject.data) {
         write_json(
             &path,
-            &serde_json::json!({"run": a.run, "data": a.data, "format": set.format.to_string(),
+            &serde_json::json!({"run": a.subject.run, "data": a.subject.data, "format": set.format.to_string(),
                 "probe": probe_config, "result": report}),
         )?;
     }

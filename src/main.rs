@@ -3,6 +3,7 @@
 mod bench;
 mod bench_profile;
 mod bench_train;
+mod compare;
 mod eval;
 mod export;
 mod generate;
@@ -27,7 +28,8 @@ use clap::{Parser, Subcommand};
   synthfeat train --data data --out runs/a --steps 200
   synthfeat train --data data --out runs/a --steps 400 --resume
   synthfeat export --run runs/a --out encoder.safetensors
-  synthfeat eval probe --run runs/a --data /usr/share/datasets/fashion-mnist --limit-per-class 500")]
+  synthfeat eval probe --run runs/a --data /usr/share/datasets/fashion-mnist --limit-per-class 500
+  synthfeat compare --config compare.toml --out report")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -51,7 +53,9 @@ enum Command {
     Train(Box<train::TrainArgs>),
     /// Write a run's encoder as .safetensors with PyTorch-style names (conv1.weight, …).
     Export(export::ExportArgs),
-    /// Evaluate an encoder on real labelled images (linear probe).
+    /// Pretrain under several task sets and compare their transfer in one table.
+    Compare(compare::CompareArgs),
+    /// Evaluate an encoder on real images (linear probe, fine-tuning, real depth).
     Eval {
         #[command(subcommand)]
         what: eval::EvalCommand,
@@ -82,5 +86,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train::run(*args),
         Command::Export(args) => export::run(args),
         Command::Eval { what } => eval::run(what),
+        Command::Compare(args) => compare::run(args),
     }
 }

@@ -160,6 +160,10 @@ pub struct TrainArgs {
     /// Optimisation steps of the whole run [default: 100].
     #[arg(long)]
     steps: Option<u64>,
+    /// Wall-clock budget: stop (validating and checkpointing) after this many
+    /// minutes of training in this call, even before --steps.
+    #[arg(long)]
+    max_minutes: Option<f64>,
     /// Channels of conv1 of the small backbone [default: 16].
     #[arg(long)]
     width: Option<usize>,
@@ -242,6 +246,9 @@ impl TrainArgs {
         );
         if let Some(b) = self.backbone {
             c.backbone = b.into();
+        }
+        if self.max_minutes.is_some() {
+            c.max_minutes = self.max_minutes;
         }
         if let Some(v) = self.render_size {
             c.live.render_size = v;

@@ -483,6 +483,68 @@ fn train_runs_end_to_end_on_generated_shards() {
         "no RGB image with a depth or disparity file",
     );
 
+    // `compare` with two tiny entries, the second added after the first finished.
+    let colours = tmp.path().join("colours");
+    for (class, base) in [("warm", [220u8, 60, 30]), ("cool", [30, 60, 220])] {
+        std::fs::create_dir_all(colours.join(class)).expect("mkdir");
+        for i in 0..6u32 {
+            image::RgbImage::from_fn(20, 20, |x, y| {
+                image::Rgb(base.map(|c| c.saturating_add(((x * 7 + y * 3 + i * 11) % 30) as u8)))
+            })
+            .save(colours.join(class).join(format!("{i}.png")))
+            .expect("png");
+        }
+    }
+    let entries = [("depth", "depth"), ("normal only", "normal")];
+    let config_with = |n: usize| {
+        let mut t = format!(
+            "steps = 2\nseed = 1\ndata = {d:?}\ntrain_args = [\"--size\", \"32\", \"--batch\", \"2\", \
+             \"--width\", \"4\", \"--val-percent\", \"50\", \"--val-every\", \"2\"]\n\
+             [[probe]]\nname = \"colours\"\npath = {:?}\nlayers = [\"conv2\", \"conv5\"]\n",
+            colours.to_str().expect("utf8")
+        );
+        for (name, task) in &entries[..n] {
+            t += &format!("[[entry]]\nname = {name:?}\ntasks = [{task:?}]\n");
+        }
+        let path = tmp.path().join(format!("compare{n}.toml"));
+        std::fs::write(&path, t).expect("write");
+        path
+    };
+    let report = tmp.path().join("report");
+    let rep = report.to_str().expect("utf8");
+    let run_compare = |n: usize| {
+        let config = config_with(n);
+        let o = synthfeat(&[
+            "compare",
+            "--config",
+            config.to_str().expect("utf8"),
+            "--out",
+            rep,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        o
+    };
+    run_compare(1);
+    let o = run_compare(2);
+    assert!(
+        stderr(&o).contains("depth: trained already (step 2)"),
+        "{}",
+        stderr(&o)
+    );
+    let table = std::fs::read_to_string(report.join("table.md")).expect("table.md");
+    for row in ["| random init |", "| depth |", "| normal only |"] {
+        assert!(table.contains(row), "{row} in {table}");
+    }
+    assert!(
+        table.contains("colours conv2") && table.contains("**"),
+        "{table}"
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("results.json")).expect("json"))
+            .expect("parse");
+    assert_eq!(results.as_array().map(Vec::len), Some(3));
+    assert!(report.join("comparison.png").is_file());
+
     // Adversarial adaptation toward a folder of real images and an IDX file.
     let real = tmp.path().join("real");
     std::fs::create_dir_all(&real).expect("mkdir");

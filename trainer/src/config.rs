@@ -77,6 +77,9 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Optimisation steps in the whole run.
     pub steps: u64,
+    /// Stop (validating and checkpointing) once this call has trained for
+    /// this many minutes, even before `steps` (a wall-clock budget).
+    pub max_minutes: Option<f64>,
     /// Adam learning rate at step 0.
     pub lr: f64,
     /// Adam β₁ (0.5 in the paper's code).
@@ -124,6 +127,7 @@ impl Default for TrainConfig {
             size: 64,
             batch: 8,
             steps: 100,
+            max_minutes: None,
             lr: 1e-3,
             beta1: 0.5,
             beta2: 0.999,
@@ -211,6 +215,11 @@ impl TrainConfig {
         }
         if self.steps == 0 {
             return bad("steps", "must be at least 1".into());
+        }
+        if let Some(m) = self.max_minutes
+            && !(m > 0.0 && m.is_finite())
+        {
+            return bad("max_minutes", format!("must be a positive number, got {m}"));
         }
         if self.width == 0 {
             return bad("width", "must be at least 1".into());

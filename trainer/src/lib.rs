@@ -15,7 +15,8 @@
 //! | [`train`] | the multitask model and one optimisation step |
 //! | [`config`], [`run`] | a whole run: hyper-parameters, loop, resume |
 //! | [`validate`], [`plots`] | held-out metrics, `curves.png`, `predictions.png` |
-//! | [`eval`] | real labelled sets, the linear probe |
+//! | [`eval`] | real labelled sets, the linear probe, fine-tuning, real depth |
+//! | [`compare`] | the comparison across task sets: config, table, chart |
 //! | [`checkpoint`], [`export`] | atomic checkpoints, safetensors export |
 //! | [`profile`] | per-op timing of a training step |
 //! | [`agreement`] | one training step compared across two backends |
@@ -25,6 +26,7 @@ pub mod agreement;
 pub mod augment;
 pub mod batch;
 pub mod checkpoint;
+pub mod compare;
 pub mod config;
 pub mod data;
 pub mod domain_gap;

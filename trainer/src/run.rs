@@ -201,7 +201,7 @@ fn record_config(run: &Run) -> Result<(), RunError> {
         json!({"train": run.config, "source": run.source, "model": run.config.model_config()});
     if run.resume {
         let then = read_run_json(run.dir)?;
-        let may_change = ["steps", "val_every", "checkpoint_every"];
+        let may_change = ["steps", "max_minutes", "val_every", "checkpoint_every"];
         let (Some(a), Some(b)) = (now["train"].as_object(), then["train"].as_object()) else {
             return Err(file_err(&path)("no `train` section".into()));
         };
@@ -311,6 +311,9 @@ pub fn fit<B: AutodiffBackend>(
     let first = step + 1;
     progress.start(first, cfg.steps);
     let start = Instant::now();
+    let budget = cfg
+        .max_minutes
+        .map(|m| std::time::Duration::from_secs_f64(m * 60.0));
     while step < cfg.steps {
         step += 1;
         let samples = batches.next().ok_or(RunError::DataEnded { step })??;
@@ -334,7 +337,8 @@ pub fn fit<B: AutodiffBackend>(
         }
         log(metrics_line(base, &report))?;
         progress.step(step, &report, sps);
-        if step % cfg.val_every.max(1) == 0 || step == cfg.steps {
+        let last = step == cfg.steps || budget.is_some_and(|b| start.elapsed() >= b);
+        if step % cfg.val_every.max(1) == 0 || last {
             let eval = model.valid();
             if !val_batches.is_empty() {
                 let v = validate(&eval, &val_batches, &cfg.weights);
@@ -363,11 +367,14 @@ pub fn fit<B: AutodiffBackend>(
             crate::plots::refresh(run.dir, &eval, &val_batches)
                 .map_err(|e| file_err(run.dir)(e.to_string()))?;
         }
-        if step % cfg.checkpoint_every.max(1) == 0 || step == cfg.steps {
+        if step % cfg.checkpoint_every.max(1) == 0 || last {
             checkpoint::save(run.dir, &model, Some(&optim), Some(&*extra), step, seen, lr)?;
         }
+        if last {
+            break;
+        }
     }
-    let new_steps = cfg.steps.saturating_sub(first - 1);
+    let new_steps = step.saturating_sub(first - 1);
     Ok(RunSummary {
         steps: step,
         new_steps,

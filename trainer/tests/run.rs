@@ -285,3 +285,27 @@ fn alexnet_trains_through_the_same_loop_with_resized_heads() {
     assert!(v.metric("depth", "abs_rel").is_some_and(f64::is_finite));
     assert!(dir.join("predictions.png").is_file());
 }
+
+#[test]
+fn a_wall_clock_budget_stops_early_with_a_checkpoint_and_validation() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    common::write_dataset(&data, 16, 32, 8);
+    let dir = tmp.path().join("run");
+    let c = TrainConfig {
+        max_minutes: Some(0.0005),
+        val_every: 1000,
+        checkpoint_every: 1000,
+        ..config(1000)
+    };
+    let s = train(&data, &dir, &c, false, &mut NoExtra).expect("budgeted run");
+    assert!(
+        s.steps >= 1 && s.steps < 1000,
+        "stopped at step {}",
+        s.steps
+    );
+    assert_eq!(s.new_steps, s.steps);
+    assert!(s.validation.is_some(), "the last step validates");
+    let state = trainer::checkpoint::latest(&dir).expect("checkpoint");
+    assert_eq!(state.step, s.steps);
+}

@@ -1,0 +1,289 @@
+//! `synthfeat compare`: pretrain the same backbone under several task sets
+//! (with or without adaptation), probe each on real labelled sets (and score
+//! real depth), and write one table. Resumable: finished entries and probes
+//! are read back, not redone.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use trainer::compare::{self, CompareConfig, RowResult, slug};
+
+/// `synthfeat compare` options.
+#[derive(Args)]
+pub struct CompareArgs {
+    /// The comparison (TOML) [default: the built-in one, `--print-default-config`].
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Report folder: runs/, table.md, results.json, comparison.png.
+    #[arg(long, required_unless_present = "print_default_config")]
+    out: Option<PathBuf>,
+    /// Print the built-in compare.toml and exit.
+    #[arg(long)]
+    print_default_config: bool,
+}
+
+/// Parses a sub-command's flags as the command line would.
+#[derive(Parser)]
+struct Sub<T: Args> {
+    #[command(flatten)]
+    args: T,
+}
+
+fn parse<T: Args>(argv: &[String]) -> Result<T> {
+    let mut full = vec!["synthfeat".to_string()];
+    full.extend_from_slice(argv);
+    Ok(Sub::<T>::try_parse_from(full)?.args)
+}
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().to_string()
+}
+
+/// Marks a run whose training finished its budget.
+const DONE: &str = "compare-trained.json";
+
+/// Trains `entry` into `dir` unless it finished before (an interrupted
+/// entry resumes from its checkpoint).
+fn train_entry(c: &CompareConfig, entry: &compare::Entry, dir: &Path) -> Result<()> {
+    if dir.join(DONE).is_file()
+        && let Ok(state) = trainer::checkpoint::latest(dir)
+    {
+        eprintln!("{}: trained already (step {})", entry.name, state.step);
+        return Ok(());
+    }
+    let resume = trainer::checkpoint::latest(dir).is_ok();
+    let mut argv = vec![
+        "--out".into(),
+        s(dir),
+        "--steps".into(),
+        c.steps.to_string(),
+        "--seed".into(),
+        c.seed.to_string(),
+        "--tasks".into(),
+        entry.tasks.join(","),
+    ];
+    match (&c.data, c.live) {
+        (_, true) => argv.push("--live".into()),
+        (Some(d), false) => argv.extend(["--data".into(), s(d)]),
+        (None, false) => bail!("compare config: no `data` and not `live`"),
+    }
+    if let Some(da) = &entry.da {
+        argv.extend(["--da".into(), da.clone()]);
+        for r in &c.real {
+            argv.extend(["--real".into(), s(r)]);
+        }
+    }
+    if let Some(w) = entry.da_weight {
+        argv.extend(["--da-weight".into(), w.to_string()]);
+    }
+    argv.extend(c.train_args.iter().cloned());
+    if resume {
+        argv.push("--resume".into());
+    }
+    eprintln!(
+        "{}: training {} steps ({})",
+        entry.name,
+        c.steps,
+        entry.tasks.join(", ")
+    );
+    crate::train::run(parse(&argv)?).with_context(|| format!("entry `{}`", entry.name))
+}
+
+/// The probe results of one row on one set (`run` a folder or `random`).
+fn probe_row(
+    set: &compare::ProbeSet,
+    run: &str,
+    like: &Path,
+    json: &Path,
+    seed: u64,
+) -> Result<BTreeMap<String, f64>> {
+    if !json.is_file() {
+        let mut argv = vec![
+            "--run".into(),
+            run.into(),
+            "--data".into(),
+            s(&set.path),
+            "--seed".into(),
+            seed.to_string(),
+            "--json".into(),
+            s(json),
+        ];
+        if run == "random" {
+            argv.extend(["--like".into(), s(like)]);
+        }
+        if let Some(f) = &set.format {
+            argv.extend(["--format".into(), f.clone()]);
+        }
+        if let Some(n) = set.limit_per_class {
+            argv.extend(["--limit-per-class".into(), n.to_string()]);
+        }
+        if let Some(l) = &set.layers {
+            argv.extend(["--layers".into(), l.join(",")]);
+        }
+        crate::eval::run(crate::eval::EvalCommand::Probe(parse(&argv)?))
+            .with_context(|| format!("probing {run} on {}", set.name))?;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(json)?)
+        .with_context(|| format!("reading {}", json.display()))?;
+    Ok(v["result"]["layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            Some((
+                l["layer"].as_str()?.to_string(),
+                l["top1"]["test"].as_f64()?,
+            ))
+        })
+        .collect())
+}
+
+/// Real depth of a run: (abs-rel, δ<1.25) of the run's row and of the random-init row.
+fn depth_rows(d: &compare::DepthSet, run: &Path, json: &Path) -> Result<((f64, f64), (f64, f64))> {
+    if !json.is_file() {
+        let mut argv = vec![
+            "--run".into(),
+            s(run),
+            "--data".into(),
+            s(&d.path),
+            "--json".into(),
+            s(json),
+        ];
+        if let (Some(f), Some(b)) = (d.focal_px, d.baseline_mm) {
+            argv.extend([
+                "--focal-px".into(),
+                f.to_string(),
+                "--baseline-mm".into(),
+                b.to_string(),
+            ]);
+            argv.extend(["--doffs".into(), d.doffs.unwrap_or(0.0).to_string()]);
+        }
+        crate::eval::run(crate::eval::EvalCommand::Depth(parse(&argv)?))?;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(json)?)?;
+    let row = |i: usize| -> Option<(f64, f64)> {
+        let m = &v["rows"][i]["metrics"];
+        Some((m["abs_rel"].as_f64()?, m["delta1"].as_f64()?))
+    };
+    match (row(0), row(1)) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => bail!("{}: no depth rows", json.display()),
+    }
+}
+
+/// Runs `synthfeat compare`.
+pub fn run(a: CompareArgs) -> Result<()> {
+    if a.print_default_config {
+        print!("{}", compare::DEFAULT_CONFIG);
+        return Ok(());
+    }
+    let Some(out) = a.out else {
+        bail!("--out is required")
+    };
+    let c = match &a.config {
+        Some(p) => CompareConfig::from_file(p)?,
+        None => CompareConfig::parse(
+            compare::DEFAULT_CONFIG,
+            Path::new("(built-in compare.toml)"),
+            Path::new("."),
+        )?,
+    };
+    for set in &c.probe {
+        if !set.path.is_dir() {
+            bail!(
+                "probe set `{}`: {}: no such folder",
+                set.name,
+                set.path.display()
+            );
+        }
+    }
+    let runs = out.join("runs");
+    std::fs::create_dir_all(&runs).with_context(|| format!("creating {}", runs.display()))?;
+    std::fs::write(
+        out.join("compare.json"),
+        serde_json::to_string_pretty(&c)? + "\n",
+    )?;
+    let mut rows = vec![RowResult {
+        name: "random init".into(),
+        ..Default::default()
+    }];
+    let mut random_depth = None;
+    for (k, entry) in c.entry.iter().enumerate() {
+        eprintln!("== entry {}/{}: {}", k + 1, c.entry.len(), entry.name);
+        let dir = runs.join(slug(&entry.name));
+        train_entry(&c, entry, &dir)?;
+        let mut row = RowResult {
+            name: entry.name.clone(),
+            ..Default::default()
+        };
+        for set in &c.probe {
+            let json = dir.join(format!("probe-{}.json", slug(&set.name)));
+            row.probe.insert(
+                set.name.clone(),
+                probe_row(set, &s(&dir), &dir, &json, c.seed)?,
+            );
+            if k == 0 {
+                let json = runs.join(format!("random-probe-{}.json", slug(&set.name)));
+                rows[0].probe.insert(
+                    set.name.clone(),
+                    probe_row(set, "random", &dir, &json, c.seed)?,
+                );
+            }
+        }
+        if let Some(d) = &c.depth
+            && entry.tasks.iter().any(|t| t == "depth")
+        {
+            let (mine, random) = depth_rows(d, &dir, &dir.join("depth-real.json"))?;
+            row.depth = Some(mine);
+            random_depth.get_or_insert(random);
+        }
+        rows.push(row);
+    }
+    rows[0].depth = random_depth;
+    let sets: Vec<(String, Vec<String>)> = c
+        .probe
+        .iter()
+        .map(|p| {
+            let mut layers: Vec<String> = rows
+                .iter()
+                .flat_map(|r| {
+                    r.probe
+                        .get(&p.name)
+                        .into_iter()
+                        .flat_map(|m| m.keys().cloned())
+                })
+                .collect();
+            layers.sort();
+            layers.dedup();
+            (p.name.clone(), layers)
+        })
+        .collect();
+    let table = compare::table(&rows, &sets);
+    let header = format!(
+        "# Comparison\n\nEvery entry: {}, seed {}, {}. Cells: linear-probe test top-1 (best per column in bold).\n\n",
+        match c.minutes {
+            Some(m) => format!("{m} minutes of training (at most {} steps)", c.steps),
+            None => format!("{} training steps", c.steps),
+        },
+        c.seed,
+        if c.live {
+            "live frames".to_string()
+        } else {
+            format!("data {}", c.data.as_deref().map(s).unwrap_or_default())
+        }
+    );
+    std::fs::write(out.join("table.md"), header + &table)?;
+    std::fs::write(
+        out.join("results.json"),
+        serde_json::to_string_pretty(&rows)? + "\n",
+    )?;
+    compare::chart(&rows, &sets, &out.join("comparison.png")).map_err(|e| anyhow::anyhow!(e))?;
+    print!("{table}");
+    println!(
+        "report: {} (table.md, results.json, comparison.png, runs/)",
+        out.display()
+    );
+    Ok(())
+}
