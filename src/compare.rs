@@ -79,16 +79,26 @@ fn train_entry(c: &CompareConfig, entry: &compare::Entry, dir: &Path) -> Result<
         argv.extend(["--da-weight".into(), w.to_string()]);
     }
     argv.extend(c.train_args.iter().cloned());
+    if let Some(m) = c.minutes {
+        argv.extend(["--max-minutes".into(), m.to_string()]);
+    }
     if resume {
         argv.push("--resume".into());
     }
+    let budget = match c.minutes {
+        Some(m) => format!("{m} minutes, at most {} steps", c.steps),
+        None => format!("{} steps", c.steps),
+    };
     eprintln!(
-        "{}: training {} steps ({})",
+        "{}: training {budget} ({})",
         entry.name,
-        c.steps,
         entry.tasks.join(", ")
     );
-    crate::train::run(parse(&argv)?).with_context(|| format!("entry `{}`", entry.name))
+    crate::train::run(parse(&argv)?).with_context(|| format!("entry `{}`", entry.name))?;
+    let state = trainer::checkpoint::latest(dir)?;
+    let done = serde_json::json!({"step": state.step, "budget": budget});
+    std::fs::write(dir.join(DONE), done.to_string() + "\n")?;
+    Ok(())
 }
 
 /// The probe results of one row on one set (`run` a folder or `random`).
