@@ -76,6 +76,15 @@ fn idx_sets_keep_their_own_split_gzip_or_not() {
     )
     .expect("open");
     assert_eq!(limited.train.len(), 3, "one per class");
+    let none = LoadOptions {
+        limit_per_class: Some(0),
+        ..Default::default()
+    };
+    let e = open(tmp.path(), &none)
+        .err()
+        .expect("nothing left")
+        .to_string();
+    assert!(e.contains("no training image left"), "{e}");
     // Labels that do not match the images are an error naming the file.
     write(
         &tmp.path().join("train-labels-idx1-ubyte"),

@@ -204,6 +204,14 @@ pub fn open(root: &Path, options: &LoadOptions) -> Result<LabelledSet, LabelledE
             });
         }
     }
+    for (split, items) in [("training", &set.train), ("test", &set.test)] {
+        if items.is_empty() {
+            return Err(LabelledError::Classes {
+                path: root.to_path_buf(),
+                message: format!("no {split} image left (too few images, or --limit-per-class 0)"),
+            });
+        }
+    }
     Ok(set)
 }
 
