@@ -22,9 +22,10 @@ if [ ! -d /usr/share/datasets/fashion-mnist ]; then
   echo "setup: installing Debian's dataset-fashion-mnist (real images, IDX)"
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    dataset-fashion-mnist >/dev/null
+  # Not fatal: only --real / eval runs that name these files need them.
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+      --no-install-recommends dataset-fashion-mnist >/dev/null; } ||
+    echo "setup: warning: dataset-fashion-mnist could not be installed; the demo needs it"
 fi
 
 # Mesa warns when XDG_RUNTIME_DIR is unset or not a private folder; give it one.

@@ -320,39 +320,42 @@ pub fn chart(
         .unwrap_or(4) as i64
         + 16;
     let panel_h = 40 + rows.len() as i64 * (BAR_H + 6);
-    let width = (label_w + PANEL_W + 80) as u32;
+    let width = (label_w + PANEL_W + 80).max(8 * 80) as u32;
     let height = (20 + sets.len() as i64 * (panel_h + 10)).max(60) as u32;
+    // Bars start a little below the lowest value, so that differences of a
+    // few points stay visible; the title says where.
+    let best_of = |r: &RowResult, set: &str| {
+        r.probe
+            .get(set)
+            .and_then(|m| m.values().copied().reduce(f64::max))
+    };
+    let lowest = sets
+        .iter()
+        .flat_map(|(set, _)| rows.iter().filter_map(move |r| best_of(r, set)))
+        .reduce(f64::min)
+        .unwrap_or(0.0);
+    let floor = ((lowest - 0.05) * 20.0).floor().clamp(0.0, 19.0) / 20.0;
     let mut c = Canvas::new(width, height);
-    c.text(
-        8,
-        6,
-        "linear probe: test top-1 at each row's best layer",
-        [20, 20, 20],
+    let title = format!(
+        "linear probe: test top-1 at each row's best layer (bars from {} % to 100 %)",
+        fmt_num(100.0 * floor)
     );
+    c.text(8, 6, &title, [20, 20, 20]);
     for (k, (set, _)) in sets.iter().enumerate() {
         let top = 24 + k as i64 * (panel_h + 10);
         c.text(8, top, set, [20, 20, 20]);
         for (i, r) in rows.iter().enumerate() {
             let y = top + 18 + i as i64 * (BAR_H + 6);
-            let best = r
-                .probe
-                .get(set)
-                .and_then(|m| m.values().copied().reduce(f64::max));
             c.text(8, y + 5, &r.name, [40, 40, 40]);
             c.frame(label_w, y, PANEL_W, BAR_H, [200, 200, 200]);
-            if let Some(v) = best {
+            if let Some(v) = best_of(r, set) {
                 let colour = if r.name == "random init" {
                     [170, 170, 170]
                 } else {
                     [70, 110, 200]
                 };
-                c.rect(
-                    label_w,
-                    y,
-                    (PANEL_W as f64 * v.clamp(0.0, 1.0)) as i64,
-                    BAR_H,
-                    colour,
-                );
+                let share = ((v - floor) / (1.0 - floor)).clamp(0.0, 1.0);
+                c.rect(label_w, y, (PANEL_W as f64 * share) as i64, BAR_H, colour);
                 c.text(
                     label_w + PANEL_W + 6,
                     y + 5,
