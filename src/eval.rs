@@ -144,6 +144,13 @@ pub fn run(cmd: EvalCommand) -> Result<()> {
     }
 }
 
+/// Says how many images were skipped as undecodable, if any.
+fn warn_skipped(skipped: usize) {
+    if skipped > 0 {
+        eprintln!("warning: {skipped} images could not be decoded and were skipped");
+    }
+}
+
 /// Opens the labelled set and says what it holds.
 fn open_set(
     data: &Path,
@@ -200,12 +207,9 @@ fn run_finetune(a: FinetuneArgs) -> Result<()> {
         size: config.size,
         seed: a.subject.seed,
     };
-    let bar = indicatif::ProgressBar::new(a.steps as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "[{elapsed_precise}] {bar:30} {pos}/{len} steps {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let bar = crate::progress::bar(
+        a.steps as u64,
+        "[{elapsed_precise}] {bar:30} {pos}/{len} steps {msg}",
     );
     let channels = config.backbone_config().top_channels();
     let report = finetune(
@@ -220,12 +224,7 @@ fn run_finetune(a: FinetuneArgs) -> Result<()> {
         },
     );
     bar.finish_and_clear();
-    if report.skipped > 0 {
-        eprintln!(
-            "warning: {} images could not be decoded and were skipped",
-            report.skipped
-        );
-    }
+    warn_skipped(report.skipped);
     println!(
         "fine-tuned {} on {} for {} steps: test top-1 {:.1} % ({} test images; final training loss {:.3})",
         a.subject.run,
@@ -373,11 +372,7 @@ fn run_probe(a: ProbeArgs) -> Result<()> {
             ..Default::default()
         },
     };
-    let bar = indicatif::ProgressBar::new(1);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = crate::progress::bar(1, "[{elapsed_precise}] {bar:30} {pos}/{len} {msg}");
     let report = probe(
         &backbone,
         &set,
@@ -390,12 +385,7 @@ fn run_probe(a: ProbeArgs) -> Result<()> {
         },
     );
     bar.finish_and_clear();
-    if report.skipped > 0 {
-        eprintln!(
-            "warning: {} images could not be decoded and were skipped",
-            report.skipped
-        );
-    }
+    warn_skipped(report.skipped);
     println!(
         "linear probe of {} on {} ({} classes, {} train / {} test images):",
         a.subject.run,

@@ -135,12 +135,9 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         encode_threads: a.encode_threads,
         abort_after: a.abort_after,
     };
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} samples ({per_sec}, eta {eta}) {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let bar = crate::progress::bar(
+        0,
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} samples ({per_sec}, eta {eta}) {msg}",
     );
     let mut first = true;
     let report = engine::generate::generate(&opts, &mut |p| {

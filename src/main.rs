@@ -8,6 +8,7 @@ mod eval;
 mod export;
 mod generate;
 mod preview;
+mod progress;
 mod rss;
 mod train;
 

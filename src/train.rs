@@ -485,12 +485,9 @@ fn train<B: AutodiffBackend>(
         source,
         resume: a.resume,
     };
-    let bar = indicatif::ProgressBar::new(c.steps);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "[{elapsed_precise}] {bar:30} {pos}/{len} steps ({per_sec}) {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let bar = crate::progress::bar(
+        c.steps,
+        "[{elapsed_precise}] {bar:30} {pos}/{len} steps ({per_sec}) {msg}",
     );
     let mut progress = Bar(bar.clone());
     let mut extra: Box<dyn ExtraObjective<B>> = match (&real, c.adapt.method) {
@@ -502,11 +499,9 @@ fn train<B: AutodiffBackend>(
             } else {
                 0
             };
-            let layers = c.backbone_config().layer_names();
-            let channels = layers
-                .iter()
-                .position(|l| *l == c.adapt.layer)
-                .and_then(|i| c.backbone_config().channels().get(i).copied())
+            let channels = c
+                .backbone_config()
+                .layer_channels(&c.adapt.layer)
                 .with_context(|| format!("--da-layer {}", c.adapt.layer))?;
             let stream = images.clone().stream(c.batch, c.seed ^ done, 4);
             Box::new(DomainObjective::<B>::new(

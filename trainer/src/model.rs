@@ -78,6 +78,12 @@ impl BackboneConfig {
         }
     }
 
+    /// Channels of the layer called `name`, if the backbone has it.
+    pub fn layer_channels(&self, name: &str) -> Option<usize> {
+        let i = self.layer_names().iter().position(|l| *l == name)?;
+        self.channels().get(i).copied()
+    }
+
     /// Channels of the top layer, which the task heads decode.
     pub fn top_channels(&self) -> usize {
         self.channels().last().copied().unwrap_or(0)

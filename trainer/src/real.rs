@@ -100,13 +100,7 @@ impl Source {
     /// Image `i`, or why it cannot be read (naming the file).
     fn load(&self, i: usize) -> Result<RgbImage, String> {
         match self {
-            Source::Files { files, .. } => {
-                let path = &files[i];
-                std::fs::read(path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| decode::decode(&b))
-                    .map_err(|e| format!("{}: {e}", path.display()))
-            }
+            Source::Files { files, .. } => decode::read_file(&files[i]),
             Source::Idx {
                 path,
                 rows,
@@ -283,7 +277,7 @@ impl RealImages {
                     break;
                 }
                 match s.load(i) {
-                    Ok(img) => out.push(decode::fit::<ChaCha8Rng>(&img, self.size, None)),
+                    Ok(img) => out.push(decode::centred(&img, self.size)),
                     Err(e) => {
                         tracing::warn!("skipping real image {e}");
                         skipped += 1;

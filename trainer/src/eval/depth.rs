@@ -9,7 +9,6 @@
 //! integer arrays in millimetres, float arrays in metres; disparity files
 //! (`disp` in the name) in pixels, turned into depth with the calibration.
 
-use image::RgbImage;
 use std::path::{Path, PathBuf};
 
 use super::arrays::{self, Map};
@@ -290,11 +289,6 @@ pub fn pooled_metrics(all: &[DepthMetrics]) -> Option<DepthMetrics> {
     })
 }
 
-/// The image of `pair` as the network's `[3, size, size]` input.
-pub fn network_input(rgb: &RgbImage, size: usize) -> Vec<f32> {
-    decode::fit::<rand_chacha::ChaCha8Rng>(rgb, size, None)
-}
-
 /// One row of the real-depth table.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct DepthRow {
@@ -319,11 +313,8 @@ pub fn evaluate<B: burn::tensor::backend::Backend>(
     let mut per_model: Vec<Vec<DepthMetrics>> = vec![Vec::new(); models.len() + 1];
     let mut skipped = 0;
     for pair in pairs {
-        let loaded = std::fs::read(&pair.rgb)
-            .map_err(|e| e.to_string())
-            .and_then(|b| decode::decode(&b))
-            .map_err(|e| format!("{}: {e}", pair.rgb.display()))
-            .and_then(|rgb| Ok((truth_m(pair, calibration)?, rgb)));
+        let loaded =
+            decode::read_file(&pair.rgb).and_then(|rgb| Ok((truth_m(pair, calibration)?, rgb)));
         let (truth, rgb) = match loaded {
             Ok(x) => x,
             Err(e) => {
@@ -333,7 +324,7 @@ pub fn evaluate<B: burn::tensor::backend::Backend>(
             }
         };
         let grid = truth_on_grid(&truth, rgb.dimensions(), out);
-        let input = crate::real::to_tensor::<B>(&[network_input(&rgb, size)], size, device);
+        let input = crate::real::to_tensor::<B>(&[decode::centred(&rgb, size)], size, device);
         for (k, (_, model)) in models.iter().enumerate() {
             let Some(task) = &model.tasks.depth else {
                 continue;

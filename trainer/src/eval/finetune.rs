@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::labelled::LabelledSet;
 use crate::model::Backbone;
-use crate::real::{decode, to_tensor};
+use crate::real::to_tensor;
 use crate::train::normalise;
 use domain_adapt::stats::pooled;
 
@@ -62,30 +62,6 @@ impl<B: Backend> Classifier<B> {
     }
 }
 
-/// Decodes `items` into `[3, size, size]` images (random crop and flip with
-/// `rng`, centred without), with their labels; undecodable ones are counted.
-fn load(
-    set: &LabelledSet,
-    items: &[(usize, u32)],
-    size: usize,
-    mut rng: Option<&mut ChaCha8Rng>,
-) -> (Vec<Vec<f32>>, Vec<i64>, usize) {
-    let (mut images, mut labels, mut skipped) = (Vec::new(), Vec::new(), 0);
-    for (i, label) in items {
-        match set.image(*i) {
-            Ok(img) => {
-                images.push(decode::fit(&img, size, rng.as_deref_mut()));
-                labels.push(i64::from(*label));
-            }
-            Err(e) => {
-                tracing::warn!("skipping image {e}");
-                skipped += 1;
-            }
-        }
-    }
-    (images, labels, skipped)
-}
-
 /// Fine-tunes `backbone` with a new classifier on `set`; `progress(step, loss)`.
 pub fn finetune<B: AutodiffBackend>(
     backbone: Backbone<B>,
@@ -109,13 +85,14 @@ pub fn finetune<B: AutodiffBackend>(
         let items: Vec<(usize, u32)> = (0..config.batch.max(1))
             .map(|_| set.train[rng.random_range(0..set.train.len().max(1))])
             .collect();
-        let (images, labels, s) = load(set, &items, config.size, Some(&mut rng));
+        let (images, labels, s) = set.inputs(&items, config.size, Some(&mut rng));
         skipped += s;
         if images.is_empty() {
             continue;
         }
         let n = labels.len();
         let x = to_tensor::<B>(&images, config.size, device);
+        let labels: Vec<i64> = labels.into_iter().map(i64::from).collect();
         let y = Tensor::<B, 1, Int>::from_data(TensorData::new(labels, [n]), device);
         let loss = loss_fn.forward(model.forward(x), y);
         losses.push(crate::scalar(loss.clone().detach()));
@@ -136,7 +113,7 @@ pub fn finetune<B: AutodiffBackend>(
     let eval = model.valid();
     let (mut right, mut tested) = (0usize, 0usize);
     for chunk in set.test.chunks(64) {
-        let (images, labels, s) = load(set, chunk, config.size, None);
+        let (images, labels, s) = set.inputs::<ChaCha8Rng>(chunk, config.size, None);
         skipped += s;
         if images.is_empty() {
             continue;
@@ -149,7 +126,11 @@ pub fn finetune<B: AutodiffBackend>(
             .convert::<i64>()
             .to_vec::<i64>()
             .unwrap_or_default();
-        right += pred.iter().zip(&labels).filter(|(p, y)| p == y).count();
+        right += pred
+            .iter()
+            .zip(&labels)
+            .filter(|(p, y)| **p == i64::from(**y))
+            .count();
         tested += labels.len();
     }
     let tail = &losses[losses.len() - losses.len().div_ceil(10).min(losses.len())..];

@@ -132,13 +132,7 @@ impl LabelledSet {
     /// Image `i` as RGB (grey images replicated to three channels).
     pub fn image(&self, i: usize) -> Result<RgbImage, String> {
         match &self.store {
-            Store::Files(files) => {
-                let path = &files[i];
-                std::fs::read(path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| decode::decode(&b))
-                    .map_err(|e| format!("{}: {e}", path.display()))
-            }
+            Store::Files(files) => decode::read_file(&files[i]),
             Store::Grey { rows, cols, pixels } => {
                 let n = rows * cols;
                 decode::grey(*rows, *cols, &pixels[i * n..(i + 1) * n])
@@ -152,6 +146,31 @@ impl LabelledSet {
                 }))
             }
         }
+    }
+
+    /// The images `items` as network inputs `[3, size, size]` (a random
+    /// crop and flip with `rng`, centred without) with their labels;
+    /// undecodable images are skipped with a warning and counted.
+    pub fn inputs<R: rand::Rng>(
+        &self,
+        items: &[(usize, u32)],
+        size: usize,
+        mut rng: Option<&mut R>,
+    ) -> (Vec<Vec<f32>>, Vec<u32>, usize) {
+        let (mut images, mut labels, mut skipped) = (Vec::new(), Vec::new(), 0);
+        for (i, label) in items {
+            match self.image(*i) {
+                Ok(img) => {
+                    images.push(decode::fit(&img, size, rng.as_deref_mut()));
+                    labels.push(*label);
+                }
+                Err(e) => {
+                    tracing::warn!("skipping image {e}");
+                    skipped += 1;
+                }
+            }
+        }
+        (images, labels, skipped)
     }
 
     /// One line: format, classes, split sizes.
@@ -442,37 +461,15 @@ fn class_folders(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>, LabelledErro
 fn open_folder(root: &Path, options: &LoadOptions) -> Result<LabelledSet, LabelledError> {
     let (train_dir, test_dir) = (root.join("train"), root.join("test"));
     let own_split = train_dir.is_dir() && test_dir.is_dir();
-    let mut files = Vec::new();
-    let mut classes: Vec<String> = Vec::new();
-    let (mut train, mut test) = (Vec::new(), Vec::new());
-    let mut add = |name: &str,
-                   list: Vec<PathBuf>,
-                   into_train: bool,
-                   classes: &mut Vec<String>,
-                   files: &mut Vec<PathBuf>| {
-        let c = match classes.iter().position(|n| n == name) {
-            Some(c) => c,
-            None => {
-                classes.push(name.to_string());
-                classes.len() - 1
-            }
-        } as u32;
-        for f in list {
-            let item = (files.len(), c);
-            files.push(f);
-            if into_train {
-                train.push(item)
-            } else {
-                test.push(item)
-            }
-        }
-    };
+    // (class folder name, its image files, into the training split?)
+    let mut groups: Vec<(String, Vec<PathBuf>, bool)> = Vec::new();
     if own_split {
-        for (name, list) in class_folders(&train_dir)? {
-            add(&name, list, true, &mut classes, &mut files);
-        }
-        for (name, list) in class_folders(&test_dir)? {
-            add(&name, list, false, &mut classes, &mut files);
+        for (dir, into_train) in [(&train_dir, true), (&test_dir, false)] {
+            groups.extend(
+                class_folders(dir)?
+                    .into_iter()
+                    .map(|(n, l)| (n, l, into_train)),
+            );
         }
     } else {
         for (name, list) in class_folders(root)? {
@@ -482,7 +479,20 @@ fn open_folder(root: &Path, options: &LoadOptions) -> Result<LabelledSet, Labell
                     message: "a class folder without a PNG or JPEG image".into(),
                 });
             }
-            add(&name, list, true, &mut classes, &mut files);
+            groups.push((name, list, true));
+        }
+    }
+    let mut classes: Vec<String> = Vec::new();
+    let (mut files, mut train, mut test) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, list, into_train) in groups {
+        let c = classes.iter().position(|n| *n == name).unwrap_or_else(|| {
+            classes.push(name);
+            classes.len() - 1
+        }) as u32;
+        for f in list {
+            let split = if into_train { &mut train } else { &mut test };
+            split.push((files.len(), c));
+            files.push(f);
         }
     }
     if classes.is_empty() {

@@ -11,7 +11,7 @@ use burn::tensor::module::adaptive_avg_pool2d;
 use super::labelled::LabelledSet;
 use super::linear::{Accuracy, ClassifierConfig, Examples, fit_and_score};
 use crate::model::Backbone;
-use crate::real::{decode, to_tensor};
+use crate::real::to_tensor;
 use crate::train::normalise;
 
 /// Probe settings.
@@ -69,24 +69,8 @@ pub fn features<B: Backend>(
         .collect();
     let mut skipped = 0;
     for (done, chunk) in items.chunks(config.batch.max(1)).enumerate() {
-        let mut images = Vec::with_capacity(chunk.len());
-        let mut labels = Vec::with_capacity(chunk.len());
-        for (i, label) in chunk {
-            match set.image(*i) {
-                Ok(img) => {
-                    images.push(decode::fit::<rand_chacha::ChaCha8Rng>(
-                        &img,
-                        config.size,
-                        None,
-                    ));
-                    labels.push(*label);
-                }
-                Err(e) => {
-                    tracing::warn!("skipping image {e}");
-                    skipped += 1;
-                }
-            }
-        }
+        let (images, labels, s) = set.inputs::<rand_chacha::ChaCha8Rng>(chunk, config.size, None);
+        skipped += s;
         if images.is_empty() {
             continue;
         }

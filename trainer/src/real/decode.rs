@@ -32,10 +32,23 @@ fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, String> {
         .ok_or_else(|| format!("JPEG: {w}x{h} image decoded to a buffer of the wrong size"))
 }
 
+/// Reads and decodes the image file `path`; the error names the file.
+pub fn read_file(path: &std::path::Path) -> Result<RgbImage, String> {
+    std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| decode(&b))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Grey pixels `rows × cols` (IDX) as an RGB image.
 pub fn grey(rows: usize, cols: usize, pixels: &[u8]) -> Option<RgbImage> {
     image::GrayImage::from_raw(cols as u32, rows as u32, pixels.to_vec())
         .map(|g| DynamicImage::ImageLuma8(g).to_rgb8())
+}
+
+/// [`fit`] with the centred window and no flip (held-out and evaluation images).
+pub fn centred(image: &RgbImage, size: usize) -> Vec<f32> {
+    fit::<rand_chacha::ChaCha8Rng>(image, size, None)
 }
 
 /// `image` scaled so its shorter side is `size` (bilinear; area-averaging
@@ -80,13 +93,12 @@ pub fn fit<R: Rng>(image: &RgbImage, size: usize, rng: Option<&mut R>) -> Vec<f3
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_chacha::ChaCha8Rng;
 
     #[test]
     fn wide_images_are_scaled_to_the_short_side_and_centre_cropped() {
         // 8×4: left half black, right half white.
         let img = RgbImage::from_fn(8, 4, |x, _| image::Rgb([if x < 4 { 0 } else { 255 }; 3]));
-        let out = fit::<ChaCha8Rng>(&img, 2, None);
+        let out = centred(&img, 2);
         // Scaled to 4×2, centre 2×2 crop: one dark column, one bright column.
         assert_eq!(out.len(), 12);
         assert!(out[0] < 0.5 && out[1] > 0.5, "{out:?}");
@@ -95,7 +107,7 @@ mod tests {
     #[test]
     fn grey_pixels_become_three_equal_channels() {
         let g = grey(2, 2, &[0, 85, 170, 255]).unwrap();
-        let out = fit::<ChaCha8Rng>(&g, 2, None);
+        let out = centred(&g, 2);
         assert_eq!(&out[0..4], &out[4..8]);
         assert_eq!(&out[4..8], &out[8..12]);
         assert!((out[3] - 1.0).abs() < 1e-6);
