@@ -108,11 +108,15 @@ fn measure<B: AutodiffBackend>(
     let mut model = c.model_config().init::<B>(&device)?;
     let mut optim = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999).init();
     let batch = random_batch::<B>(c, &device);
+    // Pretext tasks learn their palette and colour prior from the batch itself.
+    let images = trainer::pretext::Image::from_tensor(&batch.rgb);
+    let state = trainer::pretext::PretextState::prepare(&c.pretext, &c.tasks, &images, 0)?;
+    model.tasks.prepare(&state)?;
     let mut times = Vec::new();
     for i in 0..a.warmup + a.steps {
         let t = Instant::now();
         // The step reads its losses back, so it has finished when this returns.
-        let (m, report) = train_step(model, &mut optim, &batch, &c.weights, c.lr);
+        let (m, report) = train_step(model, &mut optim, &batch, &c.weights, c.lr, i as u64)?;
         model = m;
         if !report.loss.is_finite() {
             bail!("the loss became {} at step {}", report.loss, i + 1);

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use domain_adapt::Method;
 use trainer::adapt::DomainObjective;
 use trainer::config::{ConfigError, TrainConfig};
-use trainer::data::{batches_from, train_batches, validation_samples};
+use trainer::data::{
+    DataError, HostBatch, TrainBatches, batches_from, train_batches, validation_samples,
+};
 use trainer::model::BackboneKind;
 use trainer::real::RealImages;
 use trainer::run::{Progress, Run, fit};
@@ -148,9 +150,15 @@ pub struct TrainArgs {
     /// Encoder [default: small].
     #[arg(long, value_enum)]
     backbone: Option<BackboneArg>,
-    /// Tasks, comma-separated [default: depth,normal,contour].
+    /// Tasks, comma-separated [default: depth,normal,contour]. Synthetic:
+    /// depth, normal, contour; pretext (any images): rotation, jigsaw,
+    /// relative-position, colorization, inpainting, next-pixel.
     #[arg(long, value_delimiter = ',')]
     tasks: Option<Vec<String>>,
+    /// A task's loss weight, `name=w` (repeatable) [default: depth 5, normal
+    /// 10, contour 1, each pretext task 1].
+    #[arg(long, value_name = "NAME=W")]
+    task_weight: Vec<String>,
     /// Training crop size, pixels (small: multiple of 16; alexnet: 32·k+3, e.g. 227) [default: 64].
     #[arg(long)]
     size: Option<usize>,
@@ -197,7 +205,8 @@ pub struct TrainArgs {
     /// Live mode: scene randomisation config (TOML).
     #[arg(long)]
     scene_config: Option<PathBuf>,
-    /// Real, unlabelled images for domain adaptation and the domain-gap metric:
+    /// Real, unlabelled images for domain adaptation and the domain-gap metric,
+    /// or without --data and --live the training images of the pretext tasks:
     /// a folder (searched recursively for PNG/JPEG), an image file or an IDX
     /// image file (gzip or not). Repeat to mix sources.
     #[arg(long, value_name = "PATH")]
@@ -268,6 +277,25 @@ impl TrainArgs {
         if self.da_weight.is_some() {
             c.adapt.weight = self.da_weight;
         }
+        for pair in &self.task_weight {
+            let (name, w) = pair.split_once('=').with_context(|| {
+                format!("--task-weight {pair}: write NAME=WEIGHT, e.g. rotation=0.5")
+            })?;
+            let w: f64 = w
+                .trim()
+                .parse()
+                .ok()
+                .filter(|w: &f64| w.is_finite() && *w >= 0.0)
+                .with_context(|| {
+                    format!("--task-weight {pair}: `{w}` is not a weight (a number ≥ 0)")
+                })?;
+            if !c.weights.set(name.trim(), w) {
+                bail!(
+                    "--task-weight {pair}: unknown task `{name}` (known: {})",
+                    trainer::tasks::TASK_NAMES.join(", ")
+                );
+            }
+        }
         c.validate().map_err(flag_error)?;
         if self.live {
             c.validate_live().map_err(flag_error)?;
@@ -280,6 +308,9 @@ impl TrainArgs {
 /// the value may have come from either.
 fn flag_error(e: ConfigError) -> anyhow::Error {
     match e {
+        ConfigError::Invalid { field, message } if field.starts_with("pretext.") => {
+            anyhow::anyhow!("`{field}` (in the training config) {message}")
+        }
         ConfigError::Invalid { field, message } => {
             let flag = match field {
                 "adapt.layer" => "da-layer".to_string(),
@@ -301,10 +332,38 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let Some(out) = a.out.clone() else {
         bail!("--out is required");
     };
-    if a.data.is_none() && !a.live {
-        bail!("give --data DIR (shards from `synthfeat generate`) or --live");
+    if a.data.is_none() && !a.live && a.real.is_empty() {
+        bail!(
+            "give --data DIR (shards from `synthfeat generate`), --live, or --real PATH (real \
+             images alone, for the pretext tasks)"
+        );
     }
     let config = a.config(&out)?;
+    let real_only = a.data.is_none() && !a.live;
+    if real_only {
+        let synthetic: Vec<&str> = config
+            .tasks
+            .iter()
+            .map(String::as_str)
+            .filter(|t| trainer::tasks::SYNTHETIC_NAMES.contains(t))
+            .collect();
+        if !synthetic.is_empty() {
+            bail!(
+                "--tasks {}: {} need labelled synthetic frames (--data or --live); with --real \
+                 alone only the pretext tasks train: {}",
+                config.tasks.join(","),
+                synthetic.join(", "),
+                trainer::pretext::PRETEXT_NAMES.join(", ")
+            );
+        }
+        if config.adapt.method != Method::None {
+            bail!(
+                "--da {} adapts synthetic training toward --real; with --real alone there is \
+                 nothing to adapt (add --data or --live)",
+                config.adapt.method
+            );
+        }
+    }
     if config.adapt.method != Method::None && a.real.is_empty() {
         bail!(
             "--da {} adapts toward real images: give them with --real PATH (a folder of PNG/JPEG \
@@ -441,6 +500,7 @@ fn train<B: AutodiffBackend>(
         Some((std::sync::Arc::new(images), canonical))
     };
     let (mut source, val) = match &a.data {
+        None if !a.live => (serde_json::json!({}), Vec::new()),
         Some(dir) => {
             let canonical = dir
                 .canonicalize()
@@ -454,7 +514,7 @@ fn train<B: AutodiffBackend>(
             live_validation(c, &scene)?,
         ),
     };
-    if val.is_empty() {
+    if val.is_empty() && (a.data.is_some() || a.live) {
         eprintln!("warning: no validation samples (raise --val-percent or generate more scenes)");
     }
     if let Some((_, paths)) = &real {
@@ -470,13 +530,27 @@ fn train<B: AutodiffBackend>(
             "warning: {real_val_skipped} held-out real images could not be decoded and were skipped"
         );
     }
-    let mut data = |seen: u64| match &a.data {
-        Some(dir) => train_batches(dir, c.data_options(seen)),
-        None => {
-            let settings = engine::RenderSettings::new(c.live.render_size, &scene);
-            engine::stream_from(scene.clone(), c.seed, c.live.views, settings, seen)
-                .map(|s| batches_from(s, c.data_options(0)))
-                .map_err(|e| trainer::data::DataError::Source(e.to_string()))
+    let mut data = |seen: u64| -> Result<TrainBatches, DataError> {
+        match (&a.data, a.live, &real) {
+            (Some(dir), _, _) => train_batches(dir, c.data_options(seen)).map(|b| b.boxed()),
+            (None, true, _) => {
+                let settings = engine::RenderSettings::new(c.live.render_size, &scene);
+                engine::stream_from(scene.clone(), c.seed, c.live.views, settings, seen)
+                    .map(|s| batches_from(s, c.data_options(0)).boxed())
+                    .map_err(|e| DataError::Source(e.to_string()))
+            }
+            (None, false, Some(images)) => {
+                let stream = images.clone().stream(c.batch, c.seed ^ seen, 4);
+                Ok(Box::new(std::iter::from_fn(move || {
+                    Some(
+                        stream
+                            .next_batch()
+                            .map(HostBatch::Images)
+                            .map_err(|e| DataError::Source(e.to_string())),
+                    )
+                })))
+            }
+            (None, false, None) => Err(DataError::Source("no training images".into())),
         }
     };
     let run = Run {

@@ -335,6 +335,82 @@ fn train_rejects_bad_input_naming_it() {
     std::fs::write(&bad, "bacth = 4\n").expect("write");
     let b = bad.to_str().expect("utf8");
     fails_naming(&["train", "--out", o, "--data", m, "--config", b], "bacth");
+    // Pretext tasks: unknown names and settings the images cannot hold.
+    fails_naming(
+        &[
+            "train",
+            "--out",
+            o,
+            "--data",
+            m,
+            "--tasks",
+            "rotation,jigsw",
+        ],
+        "unknown task `jigsw`",
+    );
+    fails_naming(
+        &[
+            "train",
+            "--out",
+            o,
+            "--data",
+            m,
+            "--task-weight",
+            "rotaton=2",
+        ],
+        "unknown task `rotaton`",
+    );
+    fails_naming(
+        &[
+            "train",
+            "--out",
+            o,
+            "--data",
+            m,
+            "--task-weight",
+            "rotation=much",
+        ],
+        "`much` is not a weight",
+    );
+    for (toml, needle) in [
+        (
+            "[pretext.jigsaw]\ntile = 48\n",
+            "48 px is larger than a cell of the image (64 px / 3 = 21 px)",
+        ),
+        (
+            "[pretext.jigsaw]\ngrid = 2\npermutations = 30\n",
+            "must lie in 1..=24",
+        ),
+        (
+            "[pretext.next_pixel]\npalette = 0\n",
+            "`pretext.next_pixel.palette` (in the training config) must be at least 1, got 0",
+        ),
+    ] {
+        let tasks = if toml.contains("jigsaw") {
+            "jigsaw"
+        } else {
+            "next-pixel"
+        };
+        std::fs::write(&bad, toml).expect("write");
+        fails_naming(
+            &[
+                "train", "--out", o, "--data", m, "--config", b, "--tasks", tasks,
+            ],
+            needle,
+        );
+    }
+    fails_naming(
+        &[
+            "train",
+            "--out",
+            o,
+            "--real",
+            m,
+            "--tasks",
+            "depth,rotation",
+        ],
+        "depth need labelled synthetic frames",
+    );
     assert!(!out.join("checkpoints").exists(), "nothing half-written");
 }
 
@@ -629,6 +705,100 @@ fn train_runs_end_to_end_on_generated_shards() {
         .expect("domain accuracy");
     assert!((0.0..=1.0).contains(&accuracy), "{last_val}");
     assert!(last_val["domain_mmd"].as_f64().is_some_and(f64::is_finite));
+
+    // Synthetic and pretext tasks on one backbone.
+    let mixed = tmp.path().join("mixed");
+    let m = mixed.to_str().expect("utf8");
+    let args = [
+        "train",
+        "--data",
+        d,
+        "--out",
+        m,
+        "--size",
+        "48",
+        "--batch",
+        "2",
+        "--width",
+        "4",
+        "--val-percent",
+        "50",
+        "--val-every",
+        "2",
+        "--tasks",
+        "depth,rotation,jigsaw",
+        "--task-weight",
+        "jigsaw=0.5",
+    ];
+    let o = synthfeat(&[&args[..], &["--steps", "2"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = synthfeat(&[&args[..], &["--steps", "3", "--resume"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = metrics(&mixed);
+    let last_val = lines
+        .iter()
+        .rfind(|l| l["split"] == "val")
+        .expect("val line");
+    for key in ["depth_abs_rel", "rotation_accuracy", "jigsaw_accuracy"] {
+        let v = last_val[key].as_f64().unwrap_or(f64::NAN);
+        assert!(v.is_finite(), "{key}: {last_val}");
+    }
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(mixed.join("pretext.json")).expect("pretext.json"))
+            .expect("json");
+    assert_eq!(
+        state["permutations"]["perms"].as_array().map(Vec::len),
+        Some(100)
+    );
+    assert!(mixed.join("predictions.png").is_file());
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(mixed.join("config.json")).expect("config"))
+            .expect("json");
+    assert_eq!(config["train"]["weights"]["jigsaw"], 0.5);
+
+    // Real images alone: the pretext tasks, validated on held-out real images.
+    let pretext = tmp.path().join("pretext");
+    let p = pretext.to_str().expect("utf8");
+    let o = synthfeat(&[
+        "train",
+        "--real",
+        r,
+        "--real",
+        x,
+        "--out",
+        p,
+        "--size",
+        "48",
+        "--batch",
+        "2",
+        "--width",
+        "4",
+        "--steps",
+        "2",
+        "--val-every",
+        "2",
+        "--tasks",
+        "rotation,relative-position,colorization,inpainting,next-pixel",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = metrics(&pretext);
+    let last_val = lines
+        .iter()
+        .rfind(|l| l["split"] == "val")
+        .expect("val line");
+    for key in [
+        "rotation_accuracy",
+        "relative-position_accuracy",
+        "colorization_top5_accuracy",
+        "colorization_psnr_db",
+        "inpainting_psnr_hole_db",
+        "next-pixel_accuracy",
+        "next-pixel_bits_per_subpixel",
+    ] {
+        let v = last_val[key].as_f64().unwrap_or(f64::NAN);
+        assert!(v.is_finite(), "{key}: {last_val}");
+    }
+    assert!(pretext.join("predictions.png").is_file());
 }
 
 #[test]

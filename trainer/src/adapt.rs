@@ -6,9 +6,8 @@ use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
 use domain_adapt::{AdaptConfig, Adapter};
 
-use crate::model::Features;
 use crate::real::{RealBatches, to_tensor};
-use crate::tasks::TaskOutput;
+use crate::tasks::{TaskContext, TaskOutput};
 use crate::train::{ExtraError, ExtraObjective, MultiTaskModel, normalise};
 
 /// The adaptation objective of a run whose method is not `none`.
@@ -47,8 +46,9 @@ impl<B: AutodiffBackend> ExtraObjective<B> for DomainObjective<B> {
     fn loss(
         &mut self,
         model: &MultiTaskModel<B>,
-        synthetic: &Features<B>,
+        batch: &TaskContext<B>,
     ) -> Result<Option<TaskOutput<B>>, ExtraError> {
+        let synthetic = batch.features();
         let images = self
             .real
             .next_batch()
@@ -67,12 +67,7 @@ impl<B: AutodiffBackend> ExtraObjective<B> for DomainObjective<B> {
             "real_skipped",
             Tensor::from_floats([self.real.skipped() as f32], &self.device),
         ));
-        Ok(Some(TaskOutput {
-            name: "adapt",
-            loss: out.loss,
-            metrics,
-            prediction: None,
-        }))
+        Ok(Some(TaskOutput::new("adapt", out.loss, metrics)))
     }
 
     fn after_backward(&mut self, grads: &mut B::Gradients) {

@@ -125,7 +125,7 @@ pub fn step_outcome<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<Outcome, TrainError> {
     let model = config.init::<B>(device)?.map(&mut Fill::new());
-    let (total, report) = losses(&model, batch, &TaskWeights::new());
+    let (total, report) = losses(&model, batch, &TaskWeights::new(), 0)?;
     let mut out: Outcome = report
         .tasks
         .iter()

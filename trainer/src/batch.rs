@@ -101,3 +101,59 @@ impl<B: Backend> SyntheticBatch<B> {
         })
     }
 }
+
+/// A training or validation batch: synthetic frames with their labels, or
+/// images alone (real photographs) for the tasks that need no labels.
+#[derive(Clone, Debug)]
+pub enum Batch<B: Backend> {
+    /// Rendered frames with labels.
+    Labelled(SyntheticBatch<B>),
+    /// `[N, 3, H, W]` images in `[0, 1]`, without labels.
+    Images(Tensor<B, 4>),
+}
+
+impl<B: Backend> Batch<B> {
+    /// The images, `[N, 3, H, W]` in `[0, 1]`.
+    pub fn rgb(&self) -> &Tensor<B, 4> {
+        match self {
+            Batch::Labelled(b) => &b.rgb,
+            Batch::Images(t) => t,
+        }
+    }
+
+    /// The labels, if the batch has them.
+    pub fn labels(&self) -> Option<&SyntheticBatch<B>> {
+        match self {
+            Batch::Labelled(b) => Some(b),
+            Batch::Images(_) => None,
+        }
+    }
+
+    /// Images in the batch.
+    pub fn len(&self) -> usize {
+        self.rgb().dims()[0]
+    }
+
+    /// True for a batch without images.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<B: Backend> From<SyntheticBatch<B>> for Batch<B> {
+    fn from(b: SyntheticBatch<B>) -> Self {
+        Batch::Labelled(b)
+    }
+}
+
+impl<B: Backend> From<&SyntheticBatch<B>> for Batch<B> {
+    fn from(b: &SyntheticBatch<B>) -> Self {
+        Batch::Labelled(b.clone())
+    }
+}
+
+impl<B: Backend> From<&Batch<B>> for Batch<B> {
+    fn from(b: &Batch<B>) -> Self {
+        b.clone()
+    }
+}

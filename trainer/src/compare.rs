@@ -49,6 +49,37 @@ tasks = ["depth", "normal", "contour"]
 name = "depth+normal+contour, adversarial"
 tasks = ["depth", "normal", "contour"]
 da = "adversarial"
+
+# The classic pretext tasks, each alone on the same synthetic frames.
+[[entry]]
+name = "rotation"
+tasks = ["rotation"]
+
+[[entry]]
+name = "jigsaw"
+tasks = ["jigsaw"]
+
+[[entry]]
+name = "relative-position"
+tasks = ["relative-position"]
+
+[[entry]]
+name = "colorization"
+tasks = ["colorization"]
+
+[[entry]]
+name = "inpainting"
+tasks = ["inpainting"]
+
+[[entry]]
+name = "next-pixel"
+tasks = ["next-pixel"]
+
+# Everything together: the synthetic tasks, every pretext task and adaptation.
+[[entry]]
+name = "everything"
+tasks = ["depth", "normal", "contour", "rotation", "jigsaw", "relative-position", "colorization", "inpainting", "next-pixel"]
+da = "adversarial"
 "#;
 
 /// Invalid or unreadable comparison config; names the file or field.
@@ -381,7 +412,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.data, Some(PathBuf::from("/base/data")));
-        assert_eq!(c.entry.len(), 5);
+        assert_eq!(c.entry.len(), 12);
         let bad = DEFAULT_CONFIG.replace("tasks = [\"normal\"]", "tasks = [\"rotaton\"]");
         let e = CompareConfig::parse(&bad, Path::new("c.toml"), Path::new("."))
             .unwrap_err()

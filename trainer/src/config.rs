@@ -115,6 +115,8 @@ pub struct TrainConfig {
     /// Domain adaptation toward real images (`--real`), and the layer whose
     /// domain gap validation reports.
     pub adapt: domain_adapt::AdaptConfig,
+    /// Settings of the pretext tasks (`[pretext.jigsaw]`, …).
+    pub pretext: crate::pretext::PretextConfig,
 }
 
 impl Default for TrainConfig {
@@ -145,6 +147,7 @@ impl Default for TrainConfig {
             shuffle_buffer: 256,
             live: LiveConfig::default(),
             adapt: domain_adapt::AdaptConfig::default(),
+            pretext: crate::pretext::PretextConfig::default(),
         }
     }
 }
@@ -180,6 +183,8 @@ impl TrainConfig {
     pub fn model_config(&self) -> MultiTaskConfig {
         MultiTaskConfig::new(self.backbone_config(), self.tasks.clone())
             .with_label_scale(self.label_scale)
+            .with_pretext(self.pretext.clone())
+            .with_size(self.size)
     }
 
     /// The data pipeline's options, positioned after `skip_samples` training samples.
@@ -289,6 +294,12 @@ impl TrainConfig {
                 "tasks",
                 format!("names unknown task `{t}` (known: {})", known.join(", ")),
             );
+        }
+        if let Err(crate::pretext::PretextError::Invalid { field, message }) = self
+            .pretext
+            .validate(&self.tasks, &self.backbone_config(), self.size)
+        {
+            return bad(field, message);
         }
         Ok(())
     }

@@ -296,3 +296,53 @@ pub fn validation_samples(
     }
     Ok(out)
 }
+
+/// A training batch as the loop receives it, before it becomes tensors.
+pub enum HostBatch {
+    /// Rendered frames with labels.
+    Samples(Vec<Sample>),
+    /// Unlabelled images, `[3, size, size]` each with values in `[0, 1]`.
+    Images(Vec<Vec<f32>>),
+}
+
+/// Endless training batches of either kind.
+pub type TrainBatches = Box<dyn Iterator<Item = Result<HostBatch, DataError>>>;
+
+impl ShardBatches {
+    /// As [`TrainBatches`].
+    pub fn boxed(self) -> TrainBatches {
+        Box::new(self.map(|b| b.map(HostBatch::Samples)))
+    }
+}
+
+impl HostBatch {
+    /// Images in the batch.
+    pub fn len(&self) -> usize {
+        match self {
+            HostBatch::Samples(s) => s.len(),
+            HostBatch::Images(i) => i.len(),
+        }
+    }
+
+    /// True for an empty batch.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The batch as tensors; labels at 1/`label_scale` of `size`-pixel images.
+    pub fn to_batch<B: burn::tensor::backend::Backend>(
+        &self,
+        size: usize,
+        label_scale: usize,
+        device: &B::Device,
+    ) -> Result<crate::batch::Batch<B>, crate::batch::BatchError> {
+        Ok(match self {
+            HostBatch::Samples(s) => {
+                crate::batch::SyntheticBatch::from_samples(s, label_scale, device)?.into()
+            }
+            HostBatch::Images(i) => {
+                crate::batch::Batch::Images(crate::real::to_tensor::<B>(i, size, device))
+            }
+        })
+    }
+}

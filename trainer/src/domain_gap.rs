@@ -8,7 +8,7 @@ use burn::tensor::backend::Backend;
 use domain_adapt::gap::{self, GapError};
 use domain_adapt::stats::{MMD_BANDWIDTHS, mmd2, pooled};
 
-use crate::batch::SyntheticBatch;
+use crate::batch::Batch;
 use crate::train::{MultiTaskModel, normalise};
 
 /// One domain-gap measurement.
@@ -62,12 +62,12 @@ fn rows<B: Backend>(t: Tensor<B, 2>) -> Vec<Vec<f32>> {
 /// or a side is empty.
 pub fn measure<B: Backend>(
     model: &MultiTaskModel<B>,
-    synthetic: &[SyntheticBatch<B>],
-    real: &[Tensor<B, 4>],
+    synthetic: &[Batch<B>],
+    real: &[Batch<B>],
     layer: &str,
 ) -> Option<Result<GapReport, GapError>> {
-    let s = pooled_layer(model, synthetic.iter().map(|b| b.rgb.clone()), layer)?;
-    let r = pooled_layer(model, real.iter().cloned(), layer)?;
+    let s = pooled_layer(model, synthetic.iter().map(|b| b.rgb().clone()), layer)?;
+    let r = pooled_layer(model, real.iter().map(|b| b.rgb().clone()), layer)?;
     let mmd = mmd2(s.clone(), r.clone(), &MMD_BANDWIDTHS)
         .into_data()
         .convert::<f64>()

@@ -7,7 +7,8 @@
 //! | module | what |
 //! |---|---|
 //! | [`model`] | backbones (`small`, `alexnet`) and dense heads |
-//! | [`tasks`] | the `Task` plug-in point: depth, normal, contour |
+//! | [`tasks`] | the `Task` plug-in point: depth, normal, contour and six pretext tasks |
+//! | [`pretext`] | pretext inputs on the host: rotations, tiles, permutations, Lab, masks, palette |
 //! | [`losses`] | the tasks' losses |
 //! | [`batch`], [`augment`], [`data`] | samples to tensors, augmentation, shard and live pipelines |
 //! | [`real`] | real unlabelled images: folders (PNG/JPEG) and IDX files, mixed |
@@ -35,6 +36,7 @@ pub mod export;
 pub mod losses;
 pub mod model;
 pub mod plots;
+pub mod pretext;
 pub mod profile;
 pub mod real;
 pub mod run;

@@ -4,11 +4,12 @@
 pub mod canvas;
 pub mod curves;
 pub mod sheet;
+pub mod strip;
 
 use burn::tensor::backend::Backend;
 use std::path::Path;
 
-use crate::batch::SyntheticBatch;
+use crate::batch::Batch;
 use crate::train::{MultiTaskModel, task_outputs};
 use sheet::TaskImages;
 
@@ -16,33 +17,49 @@ use sheet::TaskImages;
 pub const SHEET_ROWS: usize = 4;
 
 /// Redraws `RUN/curves.png` from `RUN/metrics.jsonl` and `RUN/predictions.png`
-/// from the model's predictions on the first validation batch (if there is one).
+/// from the model's outputs on the first validation batch (if there is one):
+/// the dense tasks' predictions next to their labels, then one row per
+/// pretext task.
 pub fn refresh<B: Backend>(
     run: &Path,
     model: &MultiTaskModel<B>,
-    val: &[SyntheticBatch<B>],
+    val: &[Batch<B>],
 ) -> Result<(), String> {
     curves::write(&run.join("metrics.jsonl"), &run.join("curves.png"))?;
     let Some(batch) = val.first() else {
         return Ok(());
     };
-    let (outputs, _) = task_outputs(model, batch);
-    let tasks: Vec<TaskImages<B>> = outputs
-        .into_iter()
-        .filter_map(|o| {
-            let truth = match o.name {
-                "depth" => batch.depth_m.clone(),
-                "normal" => batch.normal.clone(),
-                "contour" => batch.contour.clone(),
-                _ => return None,
-            };
-            Some(TaskImages {
-                name: o.name,
-                prediction: o.prediction?,
-                truth,
-            })
-        })
-        .collect();
-    sheet::render(&batch.rgb, &batch.valid, &tasks, SHEET_ROWS)
-        .save_atomic(&run.join("predictions.png"))
+    let outputs =
+        task_outputs(model, batch, crate::validate::seed(0), true).map_err(|e| e.to_string())?;
+    let mut dense = Vec::new();
+    let mut rows = Vec::new();
+    for o in outputs {
+        if let Some(cells) = o.sheet {
+            rows.push((o.name, cells));
+            continue;
+        }
+        let (Some(labels), Some(prediction)) = (batch.labels(), o.prediction) else {
+            continue;
+        };
+        let truth = match o.name {
+            "depth" => labels.depth_m.clone(),
+            "normal" => labels.normal.clone(),
+            "contour" => labels.contour.clone(),
+            _ => continue,
+        };
+        dense.push(TaskImages {
+            name: o.name,
+            prediction,
+            truth,
+        });
+    }
+    let canvas = match (batch.labels(), dense.is_empty(), rows.is_empty()) {
+        (Some(l), false, true) => sheet::render(&l.rgb, &l.valid, &dense, SHEET_ROWS),
+        (Some(l), false, false) => strip::stack(
+            &sheet::render(&l.rgb, &l.valid, &dense, SHEET_ROWS),
+            &strip::render(&rows),
+        ),
+        _ => strip::render(&rows),
+    };
+    canvas.save_atomic(&run.join("predictions.png"))
 }

@@ -30,6 +30,9 @@ pub enum ProfileError {
     /// Nothing to time.
     #[error("the profile needs at least one repetition")]
     NoReps,
+    /// A task could not run on the batch.
+    #[error(transparent)]
+    Task(#[from] crate::tasks::TaskError),
 }
 
 /// One op's timing.
@@ -286,7 +289,7 @@ where
         sync::<B>(device)?;
         let t = Instant::now();
         // `losses` reads its numbers back, so the forward pass has finished.
-        let (loss, _) = losses(&model, batch, weights);
+        let (loss, _) = losses(&model, batch, weights, rep as u64)?;
         let forward = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let grads = GradientsParams::from_grads(loss.backward(), &model);

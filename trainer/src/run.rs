@@ -14,12 +14,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::batch::{BatchError, SyntheticBatch};
+use crate::batch::BatchError;
 use crate::checkpoint::{self, CheckpointError};
 use crate::config::{ConfigError, TrainConfig};
-use crate::data::{DataError, ShardBatches};
+use crate::data::{DataError, TrainBatches};
+use crate::pretext::{Image, PretextError, PretextState};
+use crate::tasks::TaskError;
 use crate::train::{
-    ExtraError, ExtraObjective, MultiTaskModel, StepReport, TrainError, train_step_with,
+    ExtraObjective, MultiTaskModel, StepError, StepReport, TrainError, train_step_with,
 };
 use crate::validate::{Validation, validate};
 use engine::Sample;
@@ -42,14 +44,20 @@ pub enum RunError {
     /// A batch could not be built.
     #[error(transparent)]
     Batch(#[from] BatchError),
-    /// The extra objective (domain adaptation) failed.
+    /// A training step failed (a task, or the extra objective).
     #[error("step {step}: {source}")]
-    Extra {
+    Step {
         /// The step.
         step: u64,
         /// What failed.
-        source: ExtraError,
+        source: StepError,
     },
+    /// A task failed on a validation batch.
+    #[error("validation: {0}")]
+    Validation(#[from] TaskError),
+    /// The pretext tasks' state cannot be learnt, read or written.
+    #[error(transparent)]
+    Pretext(#[from] PretextError),
     /// The data pipeline ended.
     #[error("the data pipeline stopped before step {step}")]
     DataEnded {
@@ -256,16 +264,41 @@ fn open_metrics(path: &Path, keep_through: Option<u64>) -> Result<std::fs::File,
     }
 }
 
+/// Images (at most `count`) to learn the pretext state from: the first
+/// training batches, as the run will see them.
+fn preparation_images<B: AutodiffBackend>(
+    cfg: &TrainConfig,
+    data: &mut dyn FnMut(u64) -> Result<TrainBatches, DataError>,
+    count: usize,
+    device: &B::Device,
+) -> Result<Vec<Image>, RunError> {
+    let mut images = Vec::new();
+    let mut batches = data(0)?;
+    while images.len() < count {
+        let Some(b) = batches.next() else { break };
+        let batch = b?.to_batch::<B::InnerBackend>(cfg.size, cfg.label_scale, device)?;
+        images.extend(Image::from_tensor(batch.rgb()));
+    }
+    images.truncate(count);
+    Ok(images)
+}
+
+/// The seed of step `step`'s random choices in the pretext tasks.
+pub fn step_seed(seed: u64, step: u64) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step
+}
+
 /// Trains as `run` says. `data(samples_seen)` opens the training batches
 /// positioned after the first `samples_seen` samples; `val` are held-out
 /// samples at the training size; `real_val` held-out real images
-/// (`[3, size, size]` each, may be empty) for the domain gap; `extra` adds
-/// an objective to every step.
+/// (`[3, size, size]` each, may be empty) for the domain gap, or for
+/// validation when there are no samples (training on real images alone);
+/// `extra` adds an objective to every step.
 #[allow(clippy::too_many_arguments)]
 pub fn fit<B: AutodiffBackend>(
     run: &Run,
     device: &B::Device,
-    data: &mut dyn FnMut(u64) -> Result<ShardBatches, DataError>,
+    data: &mut dyn FnMut(u64) -> Result<TrainBatches, DataError>,
     val: &[Sample],
     real_val: &[Vec<f32>],
     extra: &mut dyn ExtraObjective<B>,
@@ -295,17 +328,36 @@ pub fn fit<B: AutodiffBackend>(
         progress.note(&format!("resuming at step {step} ({seen} samples seen)"));
     }
     record_config(run)?;
+    let state = if run.resume {
+        PretextState::load(run.dir)?
+    } else {
+        let images = if PretextState::needs_images(&cfg.tasks) {
+            progress.note(
+                "learning the pretext tasks' palette and colour prior from 64 training images",
+            );
+            preparation_images::<B>(cfg, data, 64, device)?
+        } else {
+            Vec::new()
+        };
+        let state = PretextState::prepare(&cfg.pretext, &cfg.tasks, &images, cfg.seed)?;
+        state.save(run.dir)?;
+        state
+    };
+    model.tasks.prepare(&state)?;
     let metrics_path = run.dir.join("metrics.jsonl");
     let mut metrics = open_metrics(&metrics_path, run.resume.then_some(step))?;
     let mut log = |line: serde_json::Value| {
         writeln!(metrics, "{line}").map_err(|e| file_err(&metrics_path)(e.to_string()))
     };
     let mut batches = data(seen)?;
-    let val_batches = crate::validate::batches::<B::InnerBackend>(val, cfg, device)?;
-    let real_batches: Vec<_> = real_val
-        .chunks(cfg.batch.max(1))
-        .map(|c| crate::real::to_tensor::<B::InnerBackend>(c, cfg.size, device))
-        .collect();
+    let labelled_val = crate::validate::batches::<B::InnerBackend>(val, cfg, device)?;
+    let real_batches = crate::validate::image_batches::<B::InnerBackend>(real_val, cfg, device);
+    // Without synthetic samples (real images alone), validate on the held-out real images.
+    let (val_batches, gap_real) = if labelled_val.is_empty() {
+        (real_batches, Vec::new())
+    } else {
+        (labelled_val, real_batches)
+    };
     let mut last_val = None;
     let mut last_gap = None;
     let first = step + 1;
@@ -317,10 +369,11 @@ pub fn fit<B: AutodiffBackend>(
     while step < cfg.steps {
         step += 1;
         let samples = batches.next().ok_or(RunError::DataEnded { step })??;
-        let batch = SyntheticBatch::<B>::from_samples(&samples, cfg.label_scale, device)?;
+        let batch = samples.to_batch::<B>(cfg.size, cfg.label_scale, device)?;
         let lr = cfg.lr_at(step);
-        let (m, report) = train_step_with(model, &mut optim, &batch, &cfg.weights, lr, extra)
-            .map_err(|source| RunError::Extra { step, source })?;
+        let seed = step_seed(cfg.seed, step);
+        let (m, report) = train_step_with(model, &mut optim, &batch, &cfg.weights, lr, seed, extra)
+            .map_err(|source| RunError::Step { step, source })?;
         model = m;
         if !report.loss.is_finite() {
             return Err(RunError::NonFinite {
@@ -341,15 +394,10 @@ pub fn fit<B: AutodiffBackend>(
         if step % cfg.val_every.max(1) == 0 || last {
             let eval = model.valid();
             if !val_batches.is_empty() {
-                let v = validate(&eval, &val_batches, &cfg.weights);
+                let v = validate(&eval, &val_batches, &cfg.weights)?;
                 let mut base = json!({"step": step, "split": "val", "loss": v.report.loss});
                 let mut line = format!("step {step}: validation {}", v.summary());
-                match crate::domain_gap::measure(
-                    &eval,
-                    &val_batches,
-                    &real_batches,
-                    &cfg.adapt.layer,
-                ) {
+                match crate::domain_gap::measure(&eval, &val_batches, &gap_real, &cfg.adapt.layer) {
                     Some(Ok(g)) => {
                         base["domain_accuracy"] = json!(g.accuracy);
                         base["domain_proxy_a"] = json!(g.proxy_a_distance);

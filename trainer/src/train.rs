@@ -6,23 +6,35 @@ use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::Tensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
-use crate::batch::SyntheticBatch;
+use crate::batch::Batch;
 use crate::model::head::upsamplings;
-use crate::model::{Backbone, BackboneConfig, Features};
-use crate::tasks::{ContourTask, DepthTask, NormalTask, TaskContext, TaskOutput, Tasks};
+use crate::model::{Backbone, BackboneConfig};
+use crate::pretext::PretextConfig;
+use crate::tasks::{
+    ColorizationTask, ContourTask, DepthTask, InpaintingTask, JigsawTask, NextPixelTask,
+    NormalTask, RelativePositionTask, RotationTask, TASK_NAMES, TaskContext, TaskError, TaskOutput,
+    Tasks,
+};
 
 /// Errors setting up training.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// A task name nobody registered.
-    #[error("unknown task `{0}` (known: depth, normal, contour)")]
+    #[error("unknown task `{0}` (known: {known})", known = TASK_NAMES.join(", "))]
     UnknownTask(String),
     /// No task enabled.
-    #[error("no task enabled: name at least one of depth, normal, contour")]
+    #[error("no task enabled: name at least one of {}", TASK_NAMES.join(", "))]
     NoTask,
+    /// A pretext task's settings do not suit the model.
+    #[error(transparent)]
+    Pretext(#[from] crate::pretext::PretextError),
+    /// A task could not run on a batch.
+    #[error(transparent)]
+    Task(#[from] TaskError),
 }
 
-/// Loss weights per task (the paper's: depth 5, normal 10, contour 1).
+/// Loss weights per task: the paper's for the synthetic tasks (depth 5,
+/// normal 10, contour 1), 1 for each pretext task.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TaskWeights {
@@ -32,6 +44,18 @@ pub struct TaskWeights {
     pub normal: f64,
     /// Contour loss weight.
     pub contour: f64,
+    /// Rotation loss weight.
+    pub rotation: f64,
+    /// Jigsaw loss weight.
+    pub jigsaw: f64,
+    /// Relative-position loss weight.
+    pub relative_position: f64,
+    /// Colorization loss weight.
+    pub colorization: f64,
+    /// Inpainting loss weight.
+    pub inpainting: f64,
+    /// Next-pixel loss weight.
+    pub next_pixel: f64,
 }
 
 impl Default for TaskWeights {
@@ -40,23 +64,50 @@ impl Default for TaskWeights {
             depth: 5.0,
             normal: 10.0,
             contour: 1.0,
+            rotation: 1.0,
+            jigsaw: 1.0,
+            relative_position: 1.0,
+            colorization: 1.0,
+            inpainting: 1.0,
+            next_pixel: 1.0,
         }
     }
 }
 
 impl TaskWeights {
-    /// The paper's weights.
+    /// The default weights.
     pub fn new() -> Self {
         Self::default()
     }
 
+    fn slot(&mut self, name: &str) -> Option<&mut f64> {
+        Some(match name {
+            "depth" => &mut self.depth,
+            "normal" => &mut self.normal,
+            "contour" => &mut self.contour,
+            "rotation" => &mut self.rotation,
+            "jigsaw" => &mut self.jigsaw,
+            "relative-position" => &mut self.relative_position,
+            "colorization" => &mut self.colorization,
+            "inpainting" => &mut self.inpainting,
+            "next-pixel" => &mut self.next_pixel,
+            _ => return None,
+        })
+    }
+
     /// The weight of task `name` (0 for an unknown name).
     pub fn get(&self, name: &str) -> f64 {
-        match name {
-            "depth" => self.depth,
-            "normal" => self.normal,
-            "contour" => self.contour,
-            _ => 0.0,
+        self.clone().slot(name).map(|w| *w).unwrap_or(0.0)
+    }
+
+    /// Sets the weight of task `name`; `false` for an unknown name.
+    pub fn set(&mut self, name: &str, weight: f64) -> bool {
+        match self.slot(name) {
+            Some(w) => {
+                *w = weight;
+                true
+            }
+            None => false,
         }
     }
 }
@@ -71,6 +122,12 @@ pub struct MultiTaskConfig {
     pub label_scale: usize,
     /// Enabled tasks, by name.
     pub tasks: Vec<String>,
+    /// Settings of the pretext tasks.
+    #[config(default = "PretextConfig::default()")]
+    pub pretext: PretextConfig,
+    /// Training image size, pixels (sets jigsaw's and relative position's patches).
+    #[config(default = 64)]
+    pub size: usize,
 }
 
 /// The shared encoder and every enabled task's head.
@@ -87,16 +144,52 @@ impl MultiTaskConfig {
     pub fn init<B: Backend>(&self, device: &B::Device) -> Result<MultiTaskModel<B>, TrainError> {
         let channels = self.backbone.top_channels();
         let ups = upsamplings(self.backbone.top_stride(), self.label_scale);
-        let mut tasks = Tasks {
-            depth: None,
-            normal: None,
-            contour: None,
-        };
+        let mut tasks = Tasks::none();
+        let (scale, p, bb) = (self.label_scale, &self.pretext, &self.backbone);
+        self.pretext.validate(&self.tasks, bb, self.size)?;
+        // Validated above: both patch sizes exist when their task is enabled.
+        let jigsaw_tile = p.jigsaw_tile(bb, self.size).unwrap_or(0);
+        let relative_patch = p.relative_patch(bb, self.size).unwrap_or(0);
         for name in &self.tasks {
             match name.as_str() {
                 "depth" => tasks.depth = Some(DepthTask::new(channels, ups, device)),
                 "normal" => tasks.normal = Some(NormalTask::new(channels, ups, device)),
                 "contour" => tasks.contour = Some(ContourTask::new(channels, ups, device)),
+                "rotation" => tasks.rotation = Some(RotationTask::new(channels, device)),
+                "jigsaw" => {
+                    let (g, n) = (p.jigsaw.grid, p.jigsaw.permutations);
+                    tasks.jigsaw = Some(JigsawTask::new(channels, g, jigsaw_tile, n, device));
+                }
+                "relative-position" => {
+                    tasks.relative_position = Some(RelativePositionTask::new(
+                        channels,
+                        relative_patch,
+                        p.relative_position.aberration,
+                        device,
+                    ))
+                }
+                "colorization" => {
+                    tasks.colorization = Some(ColorizationTask::new(
+                        channels,
+                        ups,
+                        scale,
+                        &p.colorization,
+                        device,
+                    ))
+                }
+                "inpainting" => {
+                    tasks.inpainting = Some(InpaintingTask::new(
+                        channels,
+                        ups,
+                        scale,
+                        &p.inpainting,
+                        device,
+                    ))
+                }
+                "next-pixel" => {
+                    tasks.next_pixel =
+                        Some(NextPixelTask::new(channels, ups, &p.next_pixel, device))
+                }
                 other => return Err(TrainError::UnknownTask(other.to_string())),
             }
         }
@@ -144,12 +237,13 @@ pub struct ExtraError(pub String);
 /// training step: the hook domain adaptation uses to bring its own (real) batch.
 pub trait ExtraObjective<B: AutodiffBackend> {
     /// The objective's output (its loss joins the total with weight 1, its
-    /// metrics the report), given the model and the backbone's features of the
-    /// synthetic batch; `None` to skip this step.
+    /// metrics the report), given the model and the step's task context (whose
+    /// `features()` are the backbone's features of the training batch);
+    /// `None` to skip this step.
     fn loss(
         &mut self,
         model: &MultiTaskModel<B>,
-        synthetic: &Features<B>,
+        batch: &TaskContext<B>,
     ) -> Result<Option<TaskOutput<B>>, ExtraError>;
 
     /// Called after the step's backward pass, before the model's optimizer
@@ -176,36 +270,35 @@ impl<B: AutodiffBackend> ExtraObjective<B> for NoExtra {
     fn loss(
         &mut self,
         _: &MultiTaskModel<B>,
-        _: &Features<B>,
+        _: &TaskContext<B>,
     ) -> Result<Option<TaskOutput<B>>, ExtraError> {
         Ok(None)
     }
 }
 
-/// Every enabled task's output on `batch` (one backbone pass shared by all),
-/// with the backbone's features.
+/// Every enabled task's output on `batch` (synthetic tasks share one
+/// backbone pass); `seed` drives the pretext tasks' random choices and
+/// `sheet` asks them for their rows of `predictions.png`.
 pub fn task_outputs<B: Backend>(
     model: &MultiTaskModel<B>,
-    batch: &SyntheticBatch<B>,
-) -> (Vec<TaskOutput<B>>, Features<B>) {
-    let features = model.backbone.forward(normalise(batch.rgb.clone()));
-    let ctx = TaskContext {
-        backbone: &model.backbone,
-        batch,
-        features: &features,
-    };
-    let outputs = model.tasks.outputs(&ctx);
-    (outputs, features)
+    batch: &Batch<B>,
+    seed: u64,
+    sheet: bool,
+) -> Result<Vec<TaskOutput<B>>, TaskError> {
+    let ctx = TaskContext::new(&model.backbone, batch, seed, sheet);
+    model.tasks.outputs(&ctx)
 }
 
 /// Every task's loss on `batch`, weighted and summed, with the per-task report.
 pub fn losses<B: Backend>(
     model: &MultiTaskModel<B>,
-    batch: &SyntheticBatch<B>,
+    batch: impl Into<Batch<B>>,
     weights: &TaskWeights,
-) -> (Tensor<B, 1>, StepReport) {
-    let (outputs, _) = task_outputs(model, batch);
-    combine(outputs, weights, None, &batch.rgb.device())
+    seed: u64,
+) -> Result<(Tensor<B, 1>, StepReport), TaskError> {
+    let batch = batch.into();
+    let outputs = task_outputs(model, &batch, seed, false)?;
+    Ok(combine(outputs, weights, None, &batch.rgb().device()))
 }
 
 /// The weighted total of the task outputs plus `extra` (weight 1), with the
@@ -256,42 +349,63 @@ fn combine<B: Backend>(
     (total, StepReport { loss, tasks })
 }
 
+/// Why a training step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// A task could not run on the batch.
+    #[error(transparent)]
+    Task(#[from] TaskError),
+    /// The extra objective (domain adaptation) failed.
+    #[error(transparent)]
+    Extra(#[from] ExtraError),
+}
+
 /// One optimisation step of every enabled task; returns the updated model.
+/// `seed` drives the pretext tasks' random choices (vary it per step).
 pub fn train_step<B, O>(
     model: MultiTaskModel<B>,
     optimizer: &mut O,
-    batch: &SyntheticBatch<B>,
+    batch: impl Into<Batch<B>>,
     weights: &TaskWeights,
     lr: f64,
-) -> (MultiTaskModel<B>, StepReport)
+    seed: u64,
+) -> Result<(MultiTaskModel<B>, StepReport), StepError>
 where
     B: AutodiffBackend,
     O: Optimizer<MultiTaskModel<B>, B>,
     MultiTaskModel<B>: AutodiffModule<B>,
 {
-    match train_step_with(model, optimizer, batch, weights, lr, &mut NoExtra) {
-        Ok(done) => done,
-        Err(_) => unreachable!("NoExtra never fails"),
-    }
+    train_step_with(
+        model,
+        optimizer,
+        &batch.into(),
+        weights,
+        lr,
+        seed,
+        &mut NoExtra,
+    )
 }
 
 /// [`train_step`] with an [`ExtraObjective`] on the shared encoder.
 pub fn train_step_with<B, O>(
     model: MultiTaskModel<B>,
     optimizer: &mut O,
-    batch: &SyntheticBatch<B>,
+    batch: &Batch<B>,
     weights: &TaskWeights,
     lr: f64,
+    seed: u64,
     extra: &mut dyn ExtraObjective<B>,
-) -> Result<(MultiTaskModel<B>, StepReport), ExtraError>
+) -> Result<(MultiTaskModel<B>, StepReport), StepError>
 where
     B: AutodiffBackend,
     O: Optimizer<MultiTaskModel<B>, B>,
     MultiTaskModel<B>: AutodiffModule<B>,
 {
-    let (outputs, features) = task_outputs(&model, batch);
-    let more = extra.loss(&model, &features)?;
-    let (total, report) = combine(outputs, weights, more, &batch.rgb.device());
+    let ctx = TaskContext::new(&model.backbone, batch, seed, false);
+    let outputs = model.tasks.outputs(&ctx)?;
+    let more = extra.loss(&model, &ctx)?;
+    drop(ctx);
+    let (total, report) = combine(outputs, weights, more, &batch.rgb().device());
     let mut grads = total.backward();
     extra.after_backward(&mut grads);
     let grads = GradientsParams::from_grads(grads, &model);

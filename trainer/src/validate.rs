@@ -3,8 +3,9 @@
 
 use burn::tensor::backend::Backend;
 
-use crate::batch::{BatchError, SyntheticBatch};
+use crate::batch::{Batch, BatchError, SyntheticBatch};
 use crate::config::TrainConfig;
+use crate::tasks::TaskError;
 use crate::train::{MultiTaskModel, StepReport, TaskReport, TaskWeights, losses};
 use engine::Sample;
 
@@ -39,16 +40,34 @@ impl Validation {
     }
 }
 
+/// Seed of the pretext tasks' random choices on validation batch `i`: the
+/// same at every validation, so the numbers are comparable along a run.
+pub fn seed(i: usize) -> u64 {
+    0x7A11_DA7E_0000_0000 ^ i as u64
+}
+
 /// The first `config.val_samples` held-out samples as batches of `config.batch`.
 pub fn batches<B: Backend>(
     val: &[Sample],
     config: &TrainConfig,
     device: &B::Device,
-) -> Result<Vec<SyntheticBatch<B>>, BatchError> {
+) -> Result<Vec<Batch<B>>, BatchError> {
     let n = val.len().min(config.val_samples);
     val[..n]
         .chunks(config.batch.max(1))
-        .map(|c| SyntheticBatch::from_samples(c, config.label_scale, device))
+        .map(|c| SyntheticBatch::from_samples(c, config.label_scale, device).map(Batch::from))
+        .collect()
+}
+
+/// Held-out images (`[3, size, size]` each) as unlabelled batches of `config.batch`.
+pub fn image_batches<B: Backend>(
+    images: &[Vec<f32>],
+    config: &TrainConfig,
+    device: &B::Device,
+) -> Vec<Batch<B>> {
+    images
+        .chunks(config.batch.max(1))
+        .map(|c| Batch::Images(crate::real::to_tensor::<B>(c, config.size, device)))
         .collect()
 }
 
@@ -56,15 +75,15 @@ pub fn batches<B: Backend>(
 /// statistics) over `batches`, each batch weighted by its size.
 pub fn validate<B: Backend>(
     model: &MultiTaskModel<B>,
-    batches: &[SyntheticBatch<B>],
+    batches: &[Batch<B>],
     weights: &TaskWeights,
-) -> Validation {
+) -> Result<Validation, TaskError> {
     let mut total = 0.0;
     let mut tasks: Vec<TaskReport> = Vec::new();
     let mut samples = 0usize;
-    for b in batches {
-        let n = b.rgb.dims()[0];
-        let (_, r) = losses(model, b, weights);
+    for (i, b) in batches.iter().enumerate() {
+        let n = b.len();
+        let (_, r) = losses(model, b, weights, seed(i))?;
         total += r.loss * n as f64;
         for t in r.tasks {
             match tasks.iter_mut().find(|x| x.name == t.name) {
@@ -90,11 +109,11 @@ pub fn validate<B: Backend>(
             *v /= d;
         }
     }
-    Validation {
+    Ok(Validation {
         report: StepReport {
             loss: total / d,
             tasks,
         },
         samples,
-    }
+    })
 }

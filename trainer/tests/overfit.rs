@@ -36,11 +36,13 @@ fn two_hundred_steps_cut_depth_and_normal_errors() {
     let mut model = config.init::<B>(&device).expect("model");
     let mut optim = AdamConfig::new().with_beta_1(0.5).init();
     let weights = TaskWeights::new();
-    let (_, before) = losses(&model, &batch, &weights);
+    let (_, before) = losses(&model, &batch, &weights, 0).expect("losses");
     for _ in 0..200 {
-        model = train_step(model, &mut optim, &batch, &weights, 1e-3).0;
+        model = train_step(model, &mut optim, &batch, &weights, 1e-3, 0)
+            .expect("step")
+            .0;
     }
-    let (_, after) = losses(&model, &batch, &weights);
+    let (_, after) = losses(&model, &batch, &weights, 0).expect("losses");
     let (d0, d1) = (
         metric(&before, "depth", "abs_rel"),
         metric(&after, "depth", "abs_rel"),
@@ -101,7 +103,9 @@ fn a_checkpoint_loads_back_to_identical_outputs() {
     let mut model = config.init::<B>(&device).expect("model");
     let mut optim = AdamConfig::new().init();
     for _ in 0..3 {
-        model = train_step(model, &mut optim, &batch, &TaskWeights::new(), 1e-3).0;
+        model = train_step(model, &mut optim, &batch, &TaskWeights::new(), 1e-3, 0)
+            .expect("step")
+            .0;
     }
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = trainer::checkpoint::save(tmp.path(), &model, Some(&optim), None, 3, 6, 1e-3)
@@ -122,8 +126,8 @@ fn a_checkpoint_loads_back_to_identical_outputs() {
     let loaded = trainer::checkpoint::load::<Flex>(&config, tmp.path(), &device).expect("load");
     let inner = SyntheticBatch::<Flex>::from_samples(&samples, 4, &device).expect("batch");
     let weights = TaskWeights::new();
-    let (a, _) = losses(&trained, &inner, &weights);
-    let (b, _) = losses(&loaded, &inner, &weights);
+    let (a, _) = losses(&trained, &inner, &weights, 0).expect("losses");
+    let (b, _) = losses(&loaded, &inner, &weights, 0).expect("losses");
     assert_eq!(trainer::scalar(a), trainer::scalar(b));
     let err = trainer::checkpoint::load::<Flex>(&config, &tmp.path().join("none"), &device)
         .expect_err("missing");

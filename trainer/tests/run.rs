@@ -10,9 +10,8 @@ use std::path::Path;
 use trainer::config::TrainConfig;
 use trainer::data::{train_batches, validation_samples};
 use trainer::model::BackboneKind;
-use trainer::model::Features;
 use trainer::run::{Quiet, Run, RunError, RunSummary, fit};
-use trainer::tasks::TaskOutput;
+use trainer::tasks::{TaskContext, TaskOutput};
 use trainer::train::{ExtraError, ExtraObjective, MultiTaskModel, NoExtra};
 
 type B = Autodiff<Flex>;
@@ -48,7 +47,7 @@ fn train(
         source: serde_json::json!({"data": data}),
         resume,
     };
-    let mut open = |seen| train_batches(data, c.data_options(seen));
+    let mut open = |seen| train_batches(data, c.data_options(seen)).map(|b| b.boxed());
     fit::<B>(
         &run,
         &Default::default(),
@@ -142,17 +141,12 @@ impl ExtraObjective<B> for NanAt {
     fn loss(
         &mut self,
         _: &MultiTaskModel<B>,
-        f: &Features<B>,
+        ctx: &TaskContext<B>,
     ) -> Result<Option<TaskOutput<B>>, ExtraError> {
         self.calls += 1;
         let bad = if self.calls == self.at { f32::NAN } else { 0.0 };
-        let loss = f.top().clone().mean().reshape([1]) * 0.0 + bad;
-        Ok(Some(TaskOutput {
-            name: "nan_probe",
-            loss,
-            metrics: vec![],
-            prediction: None,
-        }))
+        let loss = ctx.features().top().clone().mean().reshape([1]) * 0.0 + bad;
+        Ok(Some(TaskOutput::new("nan_probe", loss, vec![])))
     }
 }
 

@@ -3,7 +3,7 @@
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 
-use super::{Task, TaskContext, TaskOutput};
+use super::{Task, TaskContext, TaskError, TaskOutput, label_size};
 use crate::losses::contour_loss;
 use crate::model::DenseHead;
 
@@ -32,11 +32,12 @@ impl<B: Backend> Task<B> for ContourTask<B> {
         "contour"
     }
 
-    fn forward(&self, ctx: &TaskContext<B>) -> TaskOutput<B> {
+    fn forward(&self, ctx: &TaskContext<B>) -> Result<TaskOutput<B>, TaskError> {
+        let labels = ctx.labels("contour")?;
         let logits = self
             .head
-            .forward(ctx.features.top().clone(), ctx.label_size());
-        let edges = ctx.batch.contour.clone();
+            .forward(ctx.features().top().clone(), label_size(labels));
+        let edges = labels.contour.clone();
         // F-score at probability 0.5 (logit 0).
         let predicted = logits.clone().detach().greater_elem(0.0).float();
         let tp = (predicted.clone() * edges.clone()).sum();
@@ -45,11 +46,12 @@ impl<B: Backend> Task<B> for ContourTask<B> {
         let none = both.clone().equal_elem(0.0).float();
         let f_score = (tp * 2.0 + none.clone()) / (both + none);
         let prediction = Some(burn::tensor::activation::sigmoid(logits.clone().detach()));
-        TaskOutput {
+        Ok(TaskOutput {
             name: "contour",
             loss: contour_loss(logits, edges),
             prediction,
             metrics: vec![("f_score", f_score)],
-        }
+            sheet: None,
+        })
     }
 }

@@ -3,7 +3,7 @@
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 
-use super::{Task, TaskContext, TaskOutput};
+use super::{Task, TaskContext, TaskError, TaskOutput, label_size};
 use crate::losses::depth_loss;
 use crate::model::DenseHead;
 
@@ -41,24 +41,26 @@ impl<B: Backend> Task<B> for DepthTask<B> {
         "depth"
     }
 
-    fn forward(&self, ctx: &TaskContext<B>) -> TaskOutput<B> {
+    fn forward(&self, ctx: &TaskContext<B>) -> Result<TaskOutput<B>, TaskError> {
+        let labels = ctx.labels("depth")?;
         let pred = self
             .head
-            .forward(ctx.features.top().clone(), ctx.label_size());
-        let target = ctx.batch.depth_m.clone();
+            .forward(ctx.features().top().clone(), label_size(labels));
+        let target = labels.depth_m.clone();
         // Absolute relative error and RMSE (metres) of exp(pred) on valid pixels.
-        let valid = ctx.batch.valid.clone();
+        let valid = labels.valid.clone();
         let count = valid.clone().sum().clamp_min(1.0);
         let safe = target.clone() + (valid.clone().neg() + 1.0);
         let error = (pred.clone().detach().exp() - target.clone()) * valid;
         let abs_rel = error.clone().abs().div(safe).sum() / count.clone();
         let rmse = (error.square().sum() / count).sqrt();
         let prediction = Some(pred.clone().detach().exp());
-        TaskOutput {
+        Ok(TaskOutput {
             name: "depth",
             loss: depth_loss(pred, target),
             prediction,
             metrics: vec![("abs_rel", abs_rel), ("rmse_m", rmse)],
-        }
+            sheet: None,
+        })
     }
 }

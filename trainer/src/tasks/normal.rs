@@ -3,7 +3,7 @@
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 
-use super::{Task, TaskContext, TaskOutput};
+use super::{Task, TaskContext, TaskError, TaskOutput, label_size};
 use crate::losses::normal_loss;
 use crate::model::DenseHead;
 
@@ -32,11 +32,12 @@ impl<B: Backend> Task<B> for NormalTask<B> {
         "normal"
     }
 
-    fn forward(&self, ctx: &TaskContext<B>) -> TaskOutput<B> {
+    fn forward(&self, ctx: &TaskContext<B>) -> Result<TaskOutput<B>, TaskError> {
+        let labels = ctx.labels("normal")?;
         let pred = self
             .head
-            .forward(ctx.features.top().clone(), ctx.label_size());
-        let (target, valid) = (ctx.batch.normal.clone(), ctx.batch.valid.clone());
+            .forward(ctx.features().top().clone(), label_size(labels));
+        let (target, valid) = (labels.normal.clone(), labels.valid.clone());
         // Mean angular error and share of pixels within 11.25°, on valid pixels.
         let p = pred.clone().detach();
         let unit = p.clone() / p.square().sum_dim(1).sqrt().clamp_min(1e-6);
@@ -51,11 +52,12 @@ impl<B: Backend> Task<B> for NormalTask<B> {
         let within_pct = within.sum() / count.clone() * 100.0;
         let angle_deg = (cos.acos() * valid.clone()).sum() / count * (180.0 / std::f64::consts::PI);
         let prediction = Some(unit_pred);
-        TaskOutput {
+        Ok(TaskOutput {
             name: "normal",
             loss: normal_loss(pred, target, valid),
             prediction,
             metrics: vec![("angle_deg", angle_deg), ("within_11_25_pct", within_pct)],
-        }
+            sheet: None,
+        })
     }
 }
