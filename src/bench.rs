@@ -14,7 +14,7 @@ use engine::render::{RenderJob, render};
 pub enum BenchCommand {
     /// Frames/s of RGB only and of RGB + all labels, measured in one run, and their ratio.
     Render(RenderBenchArgs),
-    /// Samples/s of the full multitask training step (forward, backward, Adam).
+    /// Samples/s of the training step of the tasks named (forward, backward, Adam).
     Train(crate::bench_train::TrainBenchArgs),
     /// Where the training step's time goes: every op's forward and backward, by kind.
     Profile(crate::bench_profile::ProfileArgs),

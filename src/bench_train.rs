@@ -1,5 +1,5 @@
-//! `synthfeat bench train`: samples/s of the full multitask training step
-//! (forward, backward and Adam over every task) on a fixed synthetic batch, so
+//! `synthfeat bench train`: samples/s of the multitask training step
+//! (forward, backward and Adam over every task named by `--tasks`) on a fixed synthetic batch, so
 //! the figure is the trainer's alone (no data loading).
 
 use anyhow::{Result, bail};
@@ -36,6 +36,9 @@ pub struct StepArgs {
     /// Backend.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
+    /// Tasks, comma-separated (any of `train --tasks`; `bench profile` times the dense heads).
+    #[arg(long, value_delimiter = ',', default_value = "depth,normal,contour")]
+    tasks: Vec<String>,
 }
 
 impl StepArgs {
@@ -47,6 +50,7 @@ impl StepArgs {
             size: self.size,
             batch: self.batch,
             label_scale: self.label_scale,
+            tasks: self.tasks.clone(),
             ..TrainConfig::default()
         };
         c.validate()?;

@@ -124,7 +124,11 @@ pub fn step_outcome<B: AutodiffBackend>(
     batch: &SyntheticBatch<B>,
     device: &B::Device,
 ) -> Result<Outcome, TrainError> {
-    let model = config.init::<B>(device)?.map(&mut Fill::new());
+    let mut model = config.init::<B>(device)?.map(&mut Fill::new());
+    // Pretext tasks learn their palette and colour prior from the batch itself.
+    let images = crate::pretext::Image::from_tensor(&batch.rgb);
+    let state = crate::pretext::PretextState::prepare(&config.pretext, &config.tasks, &images, 0)?;
+    model.tasks.prepare(&state)?;
     let (total, report) = losses(&model, batch, &TaskWeights::new(), 0)?;
     let mut out: Outcome = report
         .tasks

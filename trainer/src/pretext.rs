@@ -367,7 +367,7 @@ pub struct PretextState {
 pub const STATE_FILE: &str = "pretext.json";
 
 impl PretextState {
-    /// True when no enabled task needs images to prepare.
+    /// True when an enabled task learns something from images before training.
     pub fn needs_images(tasks: &[String]) -> bool {
         tasks
             .iter()
@@ -456,5 +456,81 @@ impl PretextState {
         };
         let text = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
         serde_json::from_str(&text).map_err(|e| err(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tasks(t: &[&str]) -> Vec<String> {
+        t.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn patches_must_fit_a_cell_and_suit_the_backbone() {
+        let bb = BackboneConfig::new();
+        let c = PretextConfig::default();
+        // 64 px: cells of 21 px hold 16-px tiles; 32 px: cells of 10 px hold none.
+        assert_eq!(c.jigsaw_tile(&bb, 64), Some(16));
+        assert!(c.validate(&tasks(&["jigsaw"]), &bb, 64).is_ok());
+        let e = c
+            .validate(&tasks(&["jigsaw"]), &bb, 32)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("pretext.jigsaw.tile") && e.contains("32 px / 3 = 10 px"),
+            "{e}"
+        );
+        let mut big = c.clone();
+        big.relative_position.patch = Some(32);
+        let e = big
+            .validate(&tasks(&["relative-position"]), &bb, 64)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("32 px is larger than a cell"), "{e}");
+        let mut odd = c.clone();
+        odd.jigsaw.tile = Some(20);
+        let e = odd
+            .validate(&tasks(&["jigsaw"]), &bb, 64)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("multiple of 16"), "{e}");
+        // Settings of tasks not enabled are not checked.
+        assert!(c.validate(&tasks(&["rotation"]), &bb, 32).is_ok());
+    }
+
+    #[test]
+    fn an_unreachable_minimum_hamming_distance_is_refused() {
+        let mut c = PretextConfig::default();
+        c.jigsaw.permutations = 30;
+        c.jigsaw.min_hamming = Some(9);
+        let e = PretextState::prepare(&c, &tasks(&["jigsaw"]), &[], 0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("min_hamming") && e.contains("cannot be reached"),
+            "{e}"
+        );
+        c.jigsaw.min_hamming = Some(7);
+        let state = PretextState::prepare(&c, &tasks(&["jigsaw"]), &[], 0).unwrap();
+        assert!(state.permutations.unwrap().min_distance() >= 7);
+    }
+
+    #[test]
+    fn the_state_round_trips_through_pretext_json() {
+        let dir = std::env::temp_dir().join(format!("pretext-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let images = vec![Image::filled(16, 16, [0.2, 0.5, 0.9]); 2];
+        let t = tasks(&["jigsaw", "colorization", "next-pixel"]);
+        let mut c = PretextConfig::default();
+        c.next_pixel.palette = 4;
+        c.jigsaw.permutations = 5;
+        let state = PretextState::prepare(&c, &t, &images, 1).unwrap();
+        state.save(&dir).unwrap();
+        assert_eq!(PretextState::load(&dir).unwrap(), state);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let e = PretextState::load(&dir).unwrap_err().to_string();
+        assert!(e.contains("pretext.json"), "{e}");
     }
 }

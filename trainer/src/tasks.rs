@@ -290,7 +290,7 @@ impl<B: Backend> Tasks<B> {
     }
 }
 
-/// Mean of `correct` (1 per right answer) as a one-element percentage-free accuracy.
+/// Share of the rows of `[N, K]` logits whose largest logit is at their label.
 pub(crate) fn accuracy<B: Backend>(logits: Tensor<B, 2>, labels: &[i64]) -> Tensor<B, 1> {
     let predicted = logits.detach().argmax(1).reshape([labels.len()]);
     let truth = Tensor::<B, 1, burn::tensor::Int>::from_data(
