@@ -353,7 +353,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
                  alone only the pretext tasks train: {}",
                 config.tasks.join(","),
                 synthetic.join(", "),
-                trainer::pretext::PRETEXT_NAMES.join(", ")
+                trainer::tasks::PRETEXT_NAMES.join(", ")
             );
         }
         if config.adapt.method != Method::None {

@@ -53,6 +53,14 @@ fn metrics(run: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Asserts that every key of a `metrics.jsonl` line is a finite number.
+fn assert_finite(line: &serde_json::Value, keys: &[&str]) {
+    for key in keys {
+        let v = line[key].as_f64().unwrap_or(f64::NAN);
+        assert!(v.is_finite(), "{key}: {line}");
+    }
+}
+
 fn shard_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files(dir)
         .into_iter()
@@ -739,10 +747,10 @@ fn train_runs_end_to_end_on_generated_shards() {
         .iter()
         .rfind(|l| l["split"] == "val")
         .expect("val line");
-    for key in ["depth_abs_rel", "rotation_accuracy", "jigsaw_accuracy"] {
-        let v = last_val[key].as_f64().unwrap_or(f64::NAN);
-        assert!(v.is_finite(), "{key}: {last_val}");
-    }
+    assert_finite(
+        last_val,
+        &["depth_abs_rel", "rotation_accuracy", "jigsaw_accuracy"],
+    );
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(mixed.join("pretext.json")).expect("pretext.json"))
             .expect("json");
@@ -786,18 +794,18 @@ fn train_runs_end_to_end_on_generated_shards() {
         .iter()
         .rfind(|l| l["split"] == "val")
         .expect("val line");
-    for key in [
-        "rotation_accuracy",
-        "relative-position_accuracy",
-        "colorization_top5_accuracy",
-        "colorization_psnr_db",
-        "inpainting_psnr_hole_db",
-        "next-pixel_accuracy",
-        "next-pixel_bits_per_subpixel",
-    ] {
-        let v = last_val[key].as_f64().unwrap_or(f64::NAN);
-        assert!(v.is_finite(), "{key}: {last_val}");
-    }
+    assert_finite(
+        last_val,
+        &[
+            "rotation_accuracy",
+            "relative-position_accuracy",
+            "colorization_top5_accuracy",
+            "colorization_psnr_db",
+            "inpainting_psnr_hole_db",
+            "next-pixel_accuracy",
+            "next-pixel_bits_per_subpixel",
+        ],
+    );
     assert!(pretext.join("predictions.png").is_file());
 }
 

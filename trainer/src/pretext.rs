@@ -24,16 +24,6 @@ pub use permutations::PermutationSet;
 
 use crate::model::BackboneConfig;
 
-/// Names of the pretext tasks, as the command line spells them.
-pub const PRETEXT_NAMES: [&str; 6] = [
-    "rotation",
-    "jigsaw",
-    "relative-position",
-    "colorization",
-    "inpainting",
-    "next-pixel",
-];
-
 /// A pretext task's invalid setting, or state that cannot be built or read.
 #[derive(Debug, thiserror::Error)]
 pub enum PretextError {

@@ -21,6 +21,7 @@ mod relative_position;
 mod rotation;
 
 pub use classifier::ClassifierHead;
+use classifier::classify;
 pub use colorization::ColorizationTask;
 pub use contour::ContourTask;
 pub use depth::DepthTask;
@@ -43,10 +44,8 @@ use crate::model::{Backbone, Features};
 use crate::pretext::{Image, PretextError, PretextState};
 use crate::train::normalise;
 
-/// Tasks that learn from rendered labels.
-pub const SYNTHETIC_NAMES: [&str; 3] = ["depth", "normal", "contour"];
-
-/// Names of the registered tasks, as the command line and configs spell them.
+/// Names of the registered tasks, as the command line and configs spell them:
+/// the synthetic tasks, then the pretext tasks.
 pub const TASK_NAMES: [&str; 9] = [
     "depth",
     "normal",
@@ -58,6 +57,12 @@ pub const TASK_NAMES: [&str; 9] = [
     "inpainting",
     "next-pixel",
 ];
+
+/// Tasks that learn from rendered labels.
+pub const SYNTHETIC_NAMES: &[&str] = TASK_NAMES.split_at(3).0;
+
+/// Tasks that learn from images alone (synthetic frames or real photographs).
+pub const PRETEXT_NAMES: &[&str] = TASK_NAMES.split_at(3).1;
 
 /// Why a task could not run on a batch.
 #[derive(Debug, thiserror::Error)]
@@ -288,43 +293,6 @@ impl<B: Backend> Tasks<B> {
         }
         out
     }
-}
-
-/// Share of the rows of `[N, K]` logits whose largest logit is at their label.
-pub(crate) fn accuracy<B: Backend>(logits: Tensor<B, 2>, labels: &[i64]) -> Tensor<B, 1> {
-    let predicted = logits.detach().argmax(1).reshape([labels.len()]);
-    let truth = Tensor::<B, 1, burn::tensor::Int>::from_data(
-        burn::tensor::TensorData::new(labels.to_vec(), [labels.len()]),
-        &predicted.device(),
-    );
-    predicted.equal(truth).float().mean()
-}
-
-/// Cross-entropy of `[N, K]` logits against class indices.
-pub(crate) fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, labels: &[i64]) -> Tensor<B, 1> {
-    let [n, k] = logits.dims();
-    let device = logits.device();
-    let targets = Tensor::<B, 1, burn::tensor::Int>::from_data(
-        burn::tensor::TensorData::new(labels.to_vec(), [n]),
-        &device,
-    );
-    let one_hot = targets.one_hot::<2>(k).float();
-    let logp = burn::tensor::activation::log_softmax(logits, 1);
-    (logp * one_hot).sum_dim(1).mean().neg()
-}
-
-/// Predicted classes of `[N, K]` logits.
-pub(crate) fn argmax_rows<B: Backend>(logits: Tensor<B, 2>) -> Vec<usize> {
-    logits
-        .detach()
-        .argmax(1)
-        .into_data()
-        .convert::<i64>()
-        .to_vec::<i64>()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| v.max(0) as usize)
-        .collect()
 }
 
 /// Height and width of a labelled batch's labels.

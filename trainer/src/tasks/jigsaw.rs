@@ -9,14 +9,10 @@ use burn::tensor::backend::Backend;
 use rand::Rng;
 use std::sync::Arc;
 
-use super::{
-    ClassifierHead, SheetCell, Task, TaskContext, TaskError, TaskOutput, accuracy, argmax_rows,
-    cross_entropy,
-};
+use super::{ClassifierHead, SheetCell, Task, TaskContext, TaskError, TaskOutput, classify};
 use crate::pretext::grid::corners;
 use crate::pretext::permutations::{apply, invert};
 use crate::pretext::{Image, PermutationSet, PretextError, PretextState};
-use crate::train::normalise;
 
 /// Jigsaw-puzzle classification.
 #[derive(Module, Debug)]
@@ -112,13 +108,8 @@ impl<B: Backend> Task<B> for JigsawTask<B> {
             tiles.extend(apply(&set.perms[label], &own));
             labels.push(label as i64);
         }
-        let x = Image::to_tensor::<B>(&tiles, &ctx.device());
-        let logits = self
-            .head
-            .forward(ctx.backbone.forward(normalise(x)).top().clone());
-        let acc = accuracy(logits.clone(), &labels);
-        let sheet = ctx.sheet.then(|| {
-            let predicted = argmax_rows(logits.clone());
+        let (mut out, predicted) = classify(self.name(), ctx, &self.head, &tiles, &labels);
+        out.sheet = predicted.map(|predicted| {
             let per = self.grid * self.grid;
             let mut cells = Vec::new();
             for (k, p) in predicted.iter().take(3).enumerate() {
@@ -135,12 +126,6 @@ impl<B: Backend> Task<B> for JigsawTask<B> {
             }
             cells
         });
-        let mut out = TaskOutput::new(
-            "jigsaw",
-            cross_entropy(logits, &labels),
-            vec![("accuracy", acc)],
-        );
-        out.sheet = sheet;
         Ok(out)
     }
 }

@@ -8,13 +8,9 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use rand::Rng;
 
-use super::{
-    ClassifierHead, SheetCell, Task, TaskContext, TaskError, TaskOutput, accuracy, argmax_rows,
-    cross_entropy,
-};
+use super::{ClassifierHead, SheetCell, Task, TaskContext, TaskError, TaskOutput, classify};
 use crate::pretext::grid::{corner, neighbour_cell};
 use crate::pretext::{Aberration, Image};
-use crate::train::normalise;
 
 /// Short names of the eight neighbours, in label order.
 const NAMES: [&str; 8] = ["TL", "T", "TR", "L", "R", "BL", "B", "BR"];
@@ -83,13 +79,8 @@ impl<B: Backend> Task<B> for RelativePositionTask<B> {
             }
             labels.push(label as i64);
         }
-        let x = Image::to_tensor::<B>(&patches, &ctx.device());
-        let logits = self
-            .head
-            .forward(ctx.backbone.forward(normalise(x)).top().clone());
-        let acc = accuracy(logits.clone(), &labels);
-        let sheet = ctx.sheet.then(|| {
-            let predicted = argmax_rows(logits.clone());
+        let (mut out, predicted) = classify(self.name(), ctx, &self.head, &patches, &labels);
+        out.sheet = predicted.map(|predicted| {
             let mut cells = Vec::new();
             for (k, (truth, p)) in labels.iter().zip(&predicted).take(4).enumerate() {
                 cells.push(SheetCell {
@@ -103,12 +94,6 @@ impl<B: Backend> Task<B> for RelativePositionTask<B> {
             }
             cells
         });
-        let mut out = TaskOutput::new(
-            "relative-position",
-            cross_entropy(logits, &labels),
-            vec![("accuracy", acc)],
-        );
-        out.sheet = sheet;
         Ok(out)
     }
 }

@@ -4,12 +4,7 @@
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 
-use super::{
-    ClassifierHead, SheetCell, Task, TaskContext, TaskError, TaskOutput, accuracy, argmax_rows,
-    cross_entropy,
-};
-use crate::pretext::Image;
-use crate::train::normalise;
+use super::{ClassifierHead, SheetCell, Task, TaskContext, TaskError, TaskOutput, classify};
 
 /// Rotation prediction: a classifier over the four quarter turns.
 #[derive(Module, Debug)]
@@ -41,13 +36,8 @@ impl<B: Backend> Task<B> for RotationTask<B> {
                 labels.push(turns as i64);
             }
         }
-        let x = Image::to_tensor::<B>(&inputs, &ctx.device());
-        let logits = self
-            .head
-            .forward(ctx.backbone.forward(normalise(x)).top().clone());
-        let acc = accuracy(logits.clone(), &labels);
-        let sheet = ctx.sheet.then(|| {
-            let predicted = argmax_rows(logits.clone());
+        let (mut out, predicted) = classify(self.name(), ctx, &self.head, &inputs, &labels);
+        out.sheet = predicted.map(|predicted| {
             inputs
                 .iter()
                 .zip(&predicted)
@@ -58,12 +48,6 @@ impl<B: Backend> Task<B> for RotationTask<B> {
                 })
                 .collect()
         });
-        let mut out = TaskOutput::new(
-            "rotation",
-            cross_entropy(logits, &labels),
-            vec![("accuracy", acc)],
-        );
-        out.sheet = sheet;
         Ok(out)
     }
 }
