@@ -833,8 +833,20 @@ fn train_live_streams_frames_from_the_renderer() {
         "4",
         "--val-every",
         "3",
+        "--tasks",
+        "depth,next-pixel",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // The palette was learnt from rendered frames before the first step.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("pretext.json")).expect("pretext.json"))
+            .expect("json");
+    assert_eq!(
+        state["palette"]["colours"].as_array().map(Vec::len),
+        Some(32)
+    );
+    let last = metrics(&run).pop().expect("a line");
+    assert_finite(&last, &["depth_abs_rel", "next-pixel_accuracy"]);
     let splits: Vec<String> = metrics(&run)
         .iter()
         .map(|l| l["split"].as_str().unwrap_or("").to_string())
