@@ -28,6 +28,8 @@ use clap::{Parser, Subcommand};
   synthfeat scene --seed 3
   synthfeat train --data data --out runs/a --steps 200
   synthfeat train --data data --out runs/a --steps 400 --resume
+  synthfeat train --data data --out runs/p --tasks depth,rotation,jigsaw
+  synthfeat train --real photos/ --out runs/r --tasks rotation,colorization
   synthfeat export --run runs/a --out encoder.safetensors
   synthfeat eval probe --run runs/a --data /usr/share/datasets/fashion-mnist --limit-per-class 500
   synthfeat compare --config compare.toml --out report")]
@@ -49,8 +51,9 @@ enum Command {
     },
     /// Print the scene description (JSON) of one seed.
     Scene(generate::SceneArgs),
-    /// Train the shared encoder on shards or a live render stream (depth, normal, contour),
-    /// optionally adapting toward real images.
+    /// Train the shared encoder on shards, a live render stream or real images: synthetic
+    /// tasks (depth, normal, contour) and pretext tasks (rotation, jigsaw, …), optionally
+    /// adapting toward real images.
     Train(Box<train::TrainArgs>),
     /// Write a run's encoder as .safetensors with PyTorch-style names (conv1.weight, …).
     Export(export::ExportArgs),

@@ -328,9 +328,12 @@ pub fn fit<B: AutodiffBackend>(
         progress.note(&format!("resuming at step {step} ({seen} samples seen)"));
     }
     record_config(run)?;
-    let state = if run.resume {
+    let state_file = run.dir.join(crate::pretext::STATE_FILE);
+    let state = if run.resume && (state_file.exists() || PretextState::needs_images(&cfg.tasks)) {
         PretextState::load(run.dir)?
     } else {
+        // A fresh run, or one resumed from before pretext.json existed whose
+        // tasks learn nothing from images (the permutation set follows the seed).
         let images = if PretextState::needs_images(&cfg.tasks) {
             progress.note(
                 "learning the pretext tasks' palette and colour prior from 64 training images",
