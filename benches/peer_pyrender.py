@@ -10,7 +10,8 @@ segmentation pass (one flat colour per object). Prints frames/s of the timed
 frames (scene construction included, as in ours) as one JSON line.
 
 Differences that remain (also in the README's benchmark section): base
-colour only (no procedural textures); light intensities converted (lumens /
+colour only (no procedural textures); shadow maps of --shadow-map-size
+(default 512, as ours; pyrender's own 2048); light intensities converted (lumens /
 4 pi -> candela, lux as is, both times Bevy's default exposure) but no ACES
 tone mapping, so brightness differs; pyrender has
 no point-light shadows, so with --shadows each point light becomes a spot
@@ -207,8 +208,15 @@ def main():
     ap.add_argument("--frames", type=int, default=100, help="timed frames (views)")
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--shadows", action="store_true", help="render shadows (directional and spot)")
+    ap.add_argument(
+        "--shadow-map-size", type=int, default=512,
+        help="side of each shadow map, texels (ours: render.shadow_map_size, 512; pyrender's own: 2048)",
+    )
     ap.add_argument("--save", help="also write the first frame's RGB here (PNG), to compare by eye")
     a = ap.parse_args()
+    # pyrender reads this module constant when it creates and draws shadow maps.
+    pyrender.light.SHADOW_TEX_SZ = a.shadow_map_size
+    pyrender.renderer.SHADOW_TEX_SZ = a.shadow_map_size
     specs = [json.loads(line) for line in open(a.specs) if line.strip()]
     views = [(s, v) for s in specs for v in s["views"]]
     total = a.warmup + a.frames
