@@ -112,7 +112,7 @@ impl Default for RelativePositionConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ColorizationConfig {
-    /// Side of the ab bins (10 in the paper: 261 bins hold sRGB colours; 20 gives a coarser 70-odd).
+    /// Side of the ab bins (10 in the paper: 261 bins hold sRGB colours; 20 gives a coarser 75 or so).
     pub bin: f32,
     /// Annealed-mean temperature for decoding (0.38 in the paper).
     pub temperature: f32,
