@@ -114,8 +114,7 @@ fn measure<B: AutodiffBackend>(
     let batch = random_batch::<B>(c, &device);
     // Pretext tasks learn their palette and colour prior from the batch itself.
     let images = trainer::pretext::Image::from_tensor(&batch.rgb);
-    let state = trainer::pretext::PretextState::prepare(&c.pretext, &c.tasks, &images, 0)?;
-    model.tasks.prepare(&state)?;
+    c.model_config().prepare(&mut model, &images, 0)?;
     let mut times = Vec::new();
     for i in 0..a.warmup + a.steps {
         let t = Instant::now();

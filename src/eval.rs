@@ -151,22 +151,19 @@ fn warn_skipped(skipped: usize) {
     }
 }
 
-/// Opens the labelled set and says what it holds.
-fn open_set(
-    data: &Path,
-    format: Option<FormatArg>,
-    limit_per_class: Option<usize>,
-    seed: u64,
-) -> Result<labelled::LabelledSet> {
-    let options = LoadOptions {
-        format: format.map(Into::into),
-        limit_per_class,
-        seed,
-        ..Default::default()
-    };
-    let set = labelled::open(data, &options).context("--data")?;
-    eprintln!("{}: {}", data.display(), set.describe());
-    Ok(set)
+impl Subject {
+    /// Opens the labelled set of `--data` and says what it holds.
+    fn open_set(&self) -> Result<labelled::LabelledSet> {
+        let options = LoadOptions {
+            format: self.format.map(Into::into),
+            limit_per_class: self.limit_per_class,
+            seed: self.seed,
+            ..Default::default()
+        };
+        let set = labelled::open(&self.data, &options).context("--data")?;
+        eprintln!("{}: {}", self.data.display(), set.describe());
+        Ok(set)
+    }
 }
 
 /// Where the JSON goes: `--json`, else `RUN/<kind>-<data name>.json` (none for random).
@@ -193,12 +190,7 @@ fn run_finetune(a: FinetuneArgs) -> Result<()> {
     type B = trainer::burn::backend::Autodiff<Flex>;
     let (backbone, config) =
         backbone::<B>(&a.subject.run, a.subject.like.as_deref(), a.subject.seed)?;
-    let set = open_set(
-        &a.subject.data,
-        a.subject.format,
-        a.subject.limit_per_class,
-        a.subject.seed,
-    )?;
+    let set = a.subject.open_set()?;
     let ft = FinetuneConfig {
         steps: a.steps,
         batch: a.batch,
@@ -355,12 +347,7 @@ fn run_probe(a: ProbeArgs) -> Result<()> {
             names.join(", ")
         );
     }
-    let set = open_set(
-        &a.subject.data,
-        a.subject.format,
-        a.subject.limit_per_class,
-        a.subject.seed,
-    )?;
+    let set = a.subject.open_set()?;
     let probe_config = ProbeConfig {
         layers,
         dims: a.dims,

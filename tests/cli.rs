@@ -53,6 +53,12 @@ fn metrics(run: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A JSON file the binary wrote.
+fn read_json(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Asserts that every key of a `metrics.jsonl` line is a finite number.
 fn assert_finite(line: &serde_json::Value, keys: &[&str]) {
     for key in keys {
@@ -472,10 +478,7 @@ fn train_runs_end_to_end_on_generated_shards() {
             train[2]
         );
     }
-    let info: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(run.join("checkpoint.json")).expect("checkpoint.json"),
-    )
-    .expect("json");
+    let info = read_json(&run.join("checkpoint.json"));
     assert_eq!(info["step"], 3);
     let ckpt = run.join(info["dir"].as_str().expect("dir"));
     assert!(run.join("config.json").exists() && ckpt.join("model.mpk").exists());
@@ -531,8 +534,7 @@ fn train_runs_end_to_end_on_generated_shards() {
         depth_json.to_str().expect("utf8"),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&depth_json).expect("json")).expect("parse");
+    let v = read_json(&depth_json);
     let rows = v["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 3, "the run, random init and the constant: {v}");
     for row in rows {
@@ -623,9 +625,7 @@ fn train_runs_end_to_end_on_generated_shards() {
         table.contains("colours conv2") && table.contains("**"),
         "{table}"
     );
-    let results: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(report.join("results.json")).expect("json"))
-            .expect("parse");
+    let results = read_json(&report.join("results.json"));
     assert_eq!(results.as_array().map(Vec::len), Some(3));
     assert!(report.join("comparison.png").is_file());
 
@@ -677,10 +677,7 @@ fn train_runs_end_to_end_on_generated_shards() {
     ];
     let o = synthfeat(&[&common[..], &["--steps", "3"]].concat());
     assert!(o.status.success(), "{}", stderr(&o));
-    let info: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(adapted.join("checkpoint.json")).expect("checkpoint.json"),
-    )
-    .expect("json");
+    let info = read_json(&adapted.join("checkpoint.json"));
     let ckpt = adapted.join(info["dir"].as_str().expect("dir"));
     for f in ["critic.mpk", "critic_optimizer.mpk"] {
         assert!(
@@ -751,17 +748,13 @@ fn train_runs_end_to_end_on_generated_shards() {
         last_val,
         &["depth_abs_rel", "rotation_accuracy", "jigsaw_accuracy"],
     );
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(mixed.join("pretext.json")).expect("pretext.json"))
-            .expect("json");
+    let state = read_json(&mixed.join("pretext.json"));
     assert_eq!(
         state["permutations"]["perms"].as_array().map(Vec::len),
         Some(100)
     );
     assert!(mixed.join("predictions.png").is_file());
-    let config: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(mixed.join("config.json")).expect("config"))
-            .expect("json");
+    let config = read_json(&mixed.join("config.json"));
     assert_eq!(config["train"]["weights"]["jigsaw"], 0.5);
 
     // Real images alone: the pretext tasks, validated on held-out real images.
@@ -838,9 +831,7 @@ fn train_live_streams_frames_from_the_renderer() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     // The palette was learnt from rendered frames before the first step.
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run.join("pretext.json")).expect("pretext.json"))
-            .expect("json");
+    let state = read_json(&run.join("pretext.json"));
     assert_eq!(
         state["palette"]["colours"].as_array().map(Vec::len),
         Some(32)
@@ -891,8 +882,7 @@ fn eval_probe_and_finetune_score_a_random_backbone_and_reject_bad_input() {
         stdout.contains("| conv1 |") && stdout.contains("| conv5 |"),
         "{stdout}"
     );
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parse");
+    let v = read_json(&json);
     let layers = v["result"]["layers"].as_array().expect("layers");
     assert_eq!(layers.len(), 2);
     for l in layers {
@@ -918,8 +908,7 @@ fn eval_probe_and_finetune_score_a_random_backbone_and_reject_bad_input() {
         json.to_str().expect("utf8"),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parse");
+    let v = read_json(&json);
     let top1 = v["result"]["test_top1"].as_f64().expect("top-1");
     assert!(top1 >= 0.75, "fine-tuning separates warm from cool: {v}");
 

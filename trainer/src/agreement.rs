@@ -127,8 +127,7 @@ pub fn step_outcome<B: AutodiffBackend>(
     let mut model = config.init::<B>(device)?.map(&mut Fill::new());
     // Pretext tasks learn their palette and colour prior from the batch itself.
     let images = crate::pretext::Image::from_tensor(&batch.rgb);
-    let state = crate::pretext::PretextState::prepare(&config.pretext, &config.tasks, &images, 0)?;
-    model.tasks.prepare(&state)?;
+    config.prepare(&mut model, &images, 0)?;
     let (total, report) = losses(&model, batch, &TaskWeights::new(), 0)?;
     let mut out: Outcome = report
         .tasks

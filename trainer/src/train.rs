@@ -9,7 +9,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use crate::batch::Batch;
 use crate::model::head::upsamplings;
 use crate::model::{Backbone, BackboneConfig};
-use crate::pretext::PretextConfig;
+use crate::pretext::{PretextConfig, PretextState};
 use crate::tasks::{
     ColorizationTask, ContourTask, DepthTask, InpaintingTask, JigsawTask, NextPixelTask,
     NormalTask, RelativePositionTask, RotationTask, TASK_NAMES, TaskContext, TaskError, TaskOutput,
@@ -200,6 +200,22 @@ impl MultiTaskConfig {
             backbone: self.backbone.init(device),
             tasks,
         })
+    }
+}
+
+impl MultiTaskConfig {
+    /// Learns what the pretext tasks need from `images` (the palette, the
+    /// colour prior, the permutation set) and hands it to `model`'s tasks;
+    /// returns it, for a run to save.
+    pub fn prepare<B: Backend>(
+        &self,
+        model: &mut MultiTaskModel<B>,
+        images: &[crate::pretext::Image],
+        seed: u64,
+    ) -> Result<PretextState, crate::pretext::PretextError> {
+        let state = PretextState::prepare(&self.pretext, &self.tasks, images, seed)?;
+        model.tasks.prepare(&state)?;
+        Ok(state)
     }
 }
 

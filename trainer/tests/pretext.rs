@@ -66,8 +66,10 @@ fn learn(config: TrainConfig, steps: usize) -> (StepReport, StepReport) {
     let train = images(0, 32, size);
     let held_out = images(1000, 8, size);
     let mut model = config.model_config().init::<B>(&device).expect("model");
-    let state = PretextState::prepare(&config.pretext, &config.tasks, &train, 3).expect("state");
-    model.tasks.prepare(&state).expect("prepare");
+    config
+        .model_config()
+        .prepare(&mut model, &train, 3)
+        .expect("prepare");
     let eval = |m: &trainer::train::MultiTaskModel<B>| {
         let valid = m.valid();
         let batch = Batch::Images(Image::to_tensor::<Flex>(&held_out, &device));

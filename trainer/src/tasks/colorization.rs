@@ -137,13 +137,17 @@ impl<B: Backend> Task<B> for ColorizationTask<B> {
         let mut pixel_weight = vec![0.0f32; n * hw];
         let mut nearest = vec![0usize; n * hw];
         let mut small_images = Vec::with_capacity(n);
+        // Lightness of the label-size images, for decoding them to compare.
+        let mut small_lights = Vec::with_capacity(n);
         for (i, img) in images.iter().enumerate() {
             let (grey, l) = lightness(img);
             inputs.push(grey);
             lights.push(l);
             let small = img.resize_area(h, w);
+            let mut small_l = Vec::with_capacity(hw);
             for p in 0..hw {
-                let [_, a, b] = rgb_to_lab(small.rgb(p / w, p % w));
+                let [l, a, b] = rgb_to_lab(small.rgb(p / w, p % w));
+                small_l.push(l);
                 let soft = self.bins.soft_encode([a, b]);
                 for (k, v) in &soft {
                     target[(i * q + k) * hw + p] = *v;
@@ -153,6 +157,7 @@ impl<B: Backend> Task<B> for ColorizationTask<B> {
                 pixel_weight[i * hw + p] = weights[best];
             }
             small_images.push(small);
+            small_lights.push(small_l);
         }
         let x = Image::to_tensor::<B>(&inputs, &device);
         let logits = self
@@ -187,10 +192,7 @@ impl<B: Backend> Task<B> for ColorizationTask<B> {
                 top5 += usize::from(above < 5);
             }
             let small = &small_images[i];
-            let small_l: Vec<f32> = (0..hw)
-                .map(|p| rgb_to_lab(small.rgb(p / w, p % w))[0])
-                .collect();
-            let colour = self.decode(own, h, w, &small_l, [h, w]);
+            let colour = self.decode(own, h, w, &small_lights[i], [h, w]);
             sq += colour
                 .data
                 .iter()

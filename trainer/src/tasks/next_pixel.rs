@@ -179,7 +179,9 @@ struct Prepared {
     hidden: Vec<f32>,
     /// The quantised images.
     quantised: Vec<Image>,
-    /// What the backbone sees (hidden pixels grey), at the training size.
+    /// The quantised images with their hidden pixels grey.
+    seen: Vec<Image>,
+    /// `seen` at the training size: what the backbone sees.
     inputs: Vec<Image>,
 }
 
@@ -190,6 +192,7 @@ impl<B: Backend> NextPixelTask<B> {
             tokens: Vec::new(),
             hidden: Vec::new(),
             quantised: Vec::new(),
+            seen: Vec::new(),
             inputs: Vec::new(),
         };
         for img in images {
@@ -226,6 +229,7 @@ impl<B: Backend> NextPixelTask<B> {
                 }
             }
             p.inputs.push(seen.resize_nearest(img.h, img.w));
+            p.seen.push(seen);
             p.hidden.extend(hidden);
             p.quantised.push(quantised);
         }
@@ -305,15 +309,9 @@ impl<B: Backend> Task<B> for NextPixelTask<B> {
                         filled.set_rgb(j / s, j % s, palette.colours[g % k]);
                     }
                 }
-                let mut seen = p.quantised[i].clone();
-                for j in 0..s * s {
-                    if p.hidden[i * s * s + j] > 0.0 {
-                        seen.set_rgb(j / s, j % s, [0.5; 3]);
-                    }
-                }
                 for (image, caption) in [
                     (p.quantised[i].clone(), "quantised"),
-                    (seen, "hidden"),
+                    (p.seen[i].clone(), "hidden"),
                     (filled, "predicted"),
                 ] {
                     cells.push(SheetCell {
