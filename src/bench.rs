@@ -53,13 +53,46 @@ pub struct RenderBenchArgs {
     /// Frames rendered before timing starts.
     #[arg(long, default_value_t = 10)]
     warmup: u64,
+    /// Frames of one scene per render pass (overrides `render.views_per_pass`).
+    #[arg(long)]
+    views_per_pass: Option<u32>,
+    /// Shading profile (overrides `render.profile`).
+    #[arg(long, value_enum)]
+    profile: Option<Profile>,
     #[command(flatten)]
     scene: SceneConfigArgs,
 }
 
+/// `--profile` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Profile {
+    /// PBR with shadow maps and tone mapping.
+    Full,
+    /// No shadow maps, tone mapping or dithering.
+    Fast,
+}
+
+impl RenderBenchArgs {
+    /// The scene config with the command line's overrides.
+    fn config(&self) -> Result<scenes::Config> {
+        let mut config = self.scene.load()?;
+        if let Some(k) = self.views_per_pass {
+            config.render.views_per_pass = k;
+        }
+        if let Some(p) = self.profile {
+            config.render.profile = match p {
+                Profile::Full => scenes::ShadingProfile::Full,
+                Profile::Fast => scenes::ShadingProfile::Fast,
+            };
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
 /// Frames/s of one mode: renders `warmup + frames` samples, times the last `frames`.
 fn measure(a: &RenderBenchArgs, labels: bool) -> Result<(f64, String)> {
-    let config = a.scene.load()?;
+    let config = a.config()?;
     let mut settings = RenderSettings::new(a.size, &config);
     settings.labels = labels;
     let plan = Plan {
@@ -89,7 +122,7 @@ fn measure(a: &RenderBenchArgs, labels: bool) -> Result<(f64, String)> {
 /// Frames/s of `generate` (render, encode, write shards) into a temporary folder,
 /// timed from the first written sample, like `measure`.
 fn measure_writing(a: &RenderBenchArgs) -> Result<f64> {
-    let config = a.scene.load()?;
+    let config = a.config()?;
     let settings = RenderSettings::new(a.size, &config);
     let tmp = tempfile::tempdir()?;
     let opts = engine::generate::GenerateOptions {
@@ -120,9 +153,14 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             if a.frames == 0 || a.size == 0 || a.views == 0 {
                 bail!("--frames, --size and --views must be at least 1");
             }
+            let config = a.config()?;
             println!(
-                "size {0}x{0}, {1} frames per mode, {2} views per scene",
-                a.size, a.frames, a.views
+                "size {0}x{0}, {1} frames per mode, {2} views per scene, {3} per pass, {4} shading",
+                a.size,
+                a.frames,
+                a.views,
+                config.render.views_per_pass,
+                config.render.profile.name()
             );
             let wants = |m: Mode| {
                 a.mode == m || a.mode == Mode::All || (a.mode == Mode::Both && m != Mode::Write)

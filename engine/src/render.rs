@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use crate::plan::{FrameId, Plan};
 use crate::sample::Sample;
-use scenes::{Config, SceneSpec};
+use scenes::{Config, SceneSpec, ShadingProfile};
 
 /// Renderer errors.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,9 @@ pub enum RenderError {
     Crashed(String),
 }
 
+/// Most camera pairs one app update may render.
+pub const MAX_VIEWS_PER_PASS: u32 = scenes::MAX_VIEWS_PER_PASS;
+
 /// How to render.
 #[derive(Clone, Debug)]
 pub struct RenderSettings {
@@ -70,6 +73,11 @@ pub struct RenderSettings {
     pub shadow_map_size: u32,
     /// Relative depth jump that marks a contour.
     pub contour_depth_threshold: f32,
+    /// Frames of one scene rendered per app update, each by its own camera
+    /// pair; shadow maps and the per-update overhead are shared among them.
+    pub views_per_pass: u32,
+    /// Shading of the RGB images.
+    pub profile: ShadingProfile,
     /// Samples the output channel holds before the renderer waits.
     pub channel_capacity: usize,
     /// Tries per frame before giving up.
@@ -87,6 +95,8 @@ impl RenderSettings {
             labels: true,
             shadow_map_size: config.render.shadow_map_size,
             contour_depth_threshold: config.render.contour_depth_threshold,
+            views_per_pass: config.render.views_per_pass,
+            profile: config.render.profile,
             channel_capacity: 8,
             max_attempts: 30,
             warmup_limit: Duration::from_secs(300),
@@ -101,6 +111,15 @@ impl RenderSettings {
                     message: format!("must be in 1..=8192, got {v}"),
                 });
             }
+        }
+        if !(1..=MAX_VIEWS_PER_PASS).contains(&self.views_per_pass) {
+            return Err(RenderError::InvalidSettings {
+                field: "views_per_pass",
+                message: format!(
+                    "must be in 1..={MAX_VIEWS_PER_PASS}, got {}",
+                    self.views_per_pass
+                ),
+            });
         }
         Ok(())
     }
@@ -159,8 +178,12 @@ impl RenderJob {
 }
 
 /// Samples coming from the render thread. Dropping it stops and joins the renderer.
+///
+/// The render thread only renders and reads back; label decoding, contours and
+/// metadata are done here, on the consumer's thread, as samples are taken.
 pub struct SampleStream {
-    rx: Option<Receiver<Result<Sample, RenderError>>>,
+    rx: Option<Receiver<Result<assemble::RawFrame, RenderError>>>,
+    assembly: assemble::AssembleOptions,
     /// Set when the consumer goes away, so the driver stops even while warming up.
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -195,7 +218,7 @@ impl Iterator for SampleStream {
     fn next(&mut self) -> Option<Self::Item> {
         let rx = self.rx.as_ref()?;
         match rx.recv() {
-            Ok(item) => Some(item),
+            Ok(item) => Some(item.map(|raw| raw.assemble(&self.assembly))),
             Err(_) => {
                 self.rx = None;
                 self.join().map(Err)
@@ -254,6 +277,13 @@ pub fn render(job: RenderJob) -> Result<SampleStream, RenderError> {
     let adapter = probe_adapter()?;
     let (tx, rx) = crossbeam_channel::bounded(job.settings.channel_capacity.max(1));
     let s = job.settings.clone();
+    let assembly = assemble::AssembleOptions {
+        width: s.width,
+        height: s.height,
+        contour_threshold: s.contour_depth_threshold,
+        config_hash: job.config_hash.clone(),
+        shading_profile: s.profile,
+    };
     let warm = warmup::warmup_scene();
     let stop = Arc::new(AtomicBool::new(false));
     let stop_flag = stop.clone();
@@ -261,11 +291,12 @@ pub fn render(job: RenderJob) -> Result<SampleStream, RenderError> {
         .name("synthfeat-render".to_string())
         .spawn(move || {
             let driver = driver::Driver::new(job, tx, warm, stop_flag);
-            app::build_app(driver, s.width, s.height, s.labels, s.shadow_map_size).run();
+            app::build_app(driver, &s).run();
         })
         .map_err(|e| RenderError::Crashed(e.to_string()))?;
     Ok(SampleStream {
         rx: Some(rx),
+        assembly,
         stop,
         thread: Some(thread),
         adapter,

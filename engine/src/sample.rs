@@ -70,8 +70,16 @@ pub struct SampleMeta {
     pub generator: String,
     /// Hash of the generation config (`Config::hash_hex`).
     pub config_hash: String,
+    /// Shading profile of `rgb.png` (`full` or `fast`, see `render.profile`);
+    /// `full` in data sets written before the setting existed.
+    #[serde(default = "full_profile")]
+    pub shading_profile: String,
     /// synthfeat version that wrote it.
     pub synthfeat_version: String,
+}
+
+fn full_profile() -> String {
+    "full".to_string()
 }
 
 /// A labelled view. Images are row-major, top row first.

@@ -52,6 +52,7 @@ fn sample(seed: u64, view: u32) -> Sample {
             }],
             generator: "test".into(),
             config_hash: "0".into(),
+            shading_profile: "full".into(),
             synthfeat_version: engine::VERSION.into(),
         },
         rgb: (0..3 * n).map(|i| (i * 7 + seed as usize) as u8).collect(),

@@ -164,6 +164,31 @@ pub struct CameraConfig {
     pub near: f32,
 }
 
+/// Most frames one render pass may hold (`render.views_per_pass`).
+pub const MAX_VIEWS_PER_PASS: u32 = 16;
+
+/// How RGB images are shaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShadingProfile {
+    /// Physically based shading with the lights' shadow maps and ACES tone mapping.
+    #[default]
+    Full,
+    /// The same lights and materials without shadow maps, tone mapping or
+    /// dithering: the cheapest image the labels still match.
+    Fast,
+}
+
+impl ShadingProfile {
+    /// The profile's name as written in configs and sample metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShadingProfile::Full => "full",
+            ShadingProfile::Fast => "fast",
+        }
+    }
+}
+
 /// Render-quality knobs (the renderer reads them; they do not change the scene).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -172,7 +197,16 @@ pub struct RenderQuality {
     pub shadow_map_size: u32,
     /// Relative depth jump between 4-neighbours that marks a contour pixel.
     pub contour_depth_threshold: f32,
+    /// Shading of the RGB images (`full` or `fast`); the labels are the same.
+    pub profile: ShadingProfile,
+    /// Frames of one scene rendered together, each by its own camera pair, so
+    /// shadow maps and per-update costs are shared. Changes speed only, never
+    /// pixels, so it is not part of the config hash.
+    pub views_per_pass: u32,
 }
+
+/// Default of `render.views_per_pass`.
+pub const DEFAULT_VIEWS_PER_PASS: u32 = 4;
 
 impl Default for Config {
     fn default() -> Self {
@@ -257,6 +291,8 @@ impl Default for RenderQuality {
         RenderQuality {
             shadow_map_size: 512,
             contour_depth_threshold: 0.1,
+            profile: ShadingProfile::Full,
+            views_per_pass: DEFAULT_VIEWS_PER_PASS,
         }
     }
 }
@@ -336,6 +372,14 @@ impl Config {
     /// A stable 64-bit FNV-1a hash of the config's canonical JSON, as 16 hex digits.
     pub fn hash_hex(&self) -> String {
         let json = serde_json::to_string(self).unwrap_or_default();
+        // `views_per_pass` changes speed, never a pixel: it stays out of the hash,
+        // so data sets written with different values still resume and merge. The
+        // default profile is left out too, so configs from before these settings
+        // existed keep their hashes.
+        let views = format!(",\"views_per_pass\":{}", self.render.views_per_pass);
+        let json = json
+            .replacen(&views, "", 1)
+            .replacen(",\"profile\":\"full\"", "", 1);
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in json.bytes() {
             h ^= u64::from(b);
@@ -436,6 +480,13 @@ impl Config {
                 format!("must be a power of two in [16, 8192], got {s}"),
             ));
         }
+        let v = self.render.views_per_pass;
+        if !(1..=MAX_VIEWS_PER_PASS).contains(&v) {
+            return Err(invalid(
+                "render.views_per_pass",
+                format!("must be in 1..={MAX_VIEWS_PER_PASS}, got {v}"),
+            ));
+        }
         let t = self.render.contour_depth_threshold;
         if !(t > 0.0 && t.is_finite()) {
             return Err(invalid(
@@ -479,6 +530,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("objects.clutter"), "{err}");
+    }
+
+    #[test]
+    fn hash_ignores_views_per_pass_and_keeps_pre_existing_hashes() {
+        let base = Config::default();
+        let mut more_views = base.clone();
+        more_views.render.views_per_pass = 1;
+        assert_eq!(base.hash_hex(), more_views.hash_hex());
+        let mut fast = base.clone();
+        fast.render.profile = ShadingProfile::Fast;
+        assert_ne!(base.hash_hex(), fast.hash_hex());
+        // The default config's hash from before `profile` and `views_per_pass`
+        // existed (in the manifests of data sets written then): they still resume.
+        assert_eq!(base.hash_hex(), "dbbe311f02413f17");
+        let err = Config::from_toml_str("[render]\nviews_per_pass = 0\n", "r.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("render.views_per_pass"), "{err}");
+        let c = Config::from_toml_str("[render]\nprofile = \"fast\"\n", "r.toml").expect("parses");
+        assert_eq!(c.render.profile, ShadingProfile::Fast);
     }
 
     #[test]

@@ -14,6 +14,6 @@ pub mod generate;
 pub mod math;
 pub mod spec;
 
-pub use config::{Config, ConfigError, Range};
+pub use config::{Config, ConfigError, MAX_VIEWS_PER_PASS, Range, ShadingProfile};
 pub use generate::{generate, scene_seed};
 pub use spec::*;

@@ -93,6 +93,7 @@ mod tests {
                 instances: vec![],
                 generator: "t".into(),
                 config_hash: "0".into(),
+                shading_profile: "full".into(),
                 synthfeat_version: "0".into(),
             },
             rgb: (0..3 * n as u8).collect(),

@@ -11,10 +11,12 @@ use bevy::render::render_resource::{TextureFormat, TextureUsages};
 use bevy::window::ExitCondition;
 use std::time::Duration;
 
-use super::driver::{Driver, LabelCamera, RgbCamera, drive};
+use super::RenderSettings;
+use super::driver::{Driver, LabelCamera, RgbCamera, ViewSlot, drive};
 use super::label::LabelPlugin;
-use super::readback::{ReadbackPlugin, ReadbackTargets};
+use super::readback::{PairTargets, ReadbackPlugin, ReadbackTargets};
 use super::scene::{LABEL_LAYER, SceneAssets};
+use scenes::ShadingProfile;
 
 /// Size and options the startup system needs.
 #[derive(Resource, Clone)]
@@ -22,16 +24,12 @@ struct TargetSpec {
     width: u32,
     height: u32,
     labels: bool,
+    views_per_pass: usize,
+    profile: ShadingProfile,
 }
 
-/// Builds the app that renders `driver`'s frames until it is done.
-pub fn build_app(
-    driver: Driver,
-    width: u32,
-    height: u32,
-    labels: bool,
-    shadow_map_size: u32,
-) -> App {
+/// Builds the app that renders `driver`'s frames with `settings` until it is done.
+pub fn build_app(driver: Driver, settings: &RenderSettings) -> App {
     let mut app = App::new();
     app.add_plugins(
         DefaultPlugins
@@ -48,15 +46,17 @@ pub fn build_app(
     .add_plugins((LabelPlugin, ReadbackPlugin))
     .insert_resource(ClearColor(Color::BLACK))
     .insert_resource(PointLightShadowMap {
-        size: shadow_map_size as usize,
+        size: settings.shadow_map_size as usize,
     })
     .insert_resource(DirectionalLightShadowMap {
-        size: shadow_map_size as usize,
+        size: settings.shadow_map_size as usize,
     })
     .insert_resource(TargetSpec {
-        width,
-        height,
-        labels,
+        width: settings.width,
+        height: settings.height,
+        labels: settings.labels,
+        views_per_pass: settings.views_per_pass.max(1) as usize,
+        profile: settings.profile,
     })
     .init_resource::<SceneAssets>()
     .insert_resource(driver)
@@ -71,45 +71,66 @@ fn target(images: &mut Assets<Image>, w: u32, h: u32, format: TextureFormat) -> 
     images.add(image)
 }
 
+/// Spawns one camera pair (RGB, and label when labels are on) per view of a
+/// pass, each with its own targets. Pair 0 is active from the start (warm-up);
+/// the driver activates the others when a pass has frames for them.
 fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<TargetSpec>) {
     let (w, h) = (spec.width, spec.height);
-    let rgb = target(&mut images, w, h, TextureFormat::Rgba8UnormSrgb);
-    commands.spawn((
-        Camera3d::default(),
-        Camera {
-            order: 0,
-            clear_color: ClearColorConfig::Custom(Color::BLACK),
-            ..default()
-        },
-        RenderTarget::Image(rgb.clone().into()),
-        Tonemapping::AcesFitted,
-        Msaa::Off,
-        ShadowLodOrigin,
-        RgbCamera,
-        Transform::default(),
-    ));
-    let label = spec.labels.then(|| {
-        let label = target(&mut images, w, h, TextureFormat::Rgba32Float);
-        commands.spawn((
+    // The fast profile skips tone mapping and dithering (one full-screen pass).
+    let (tonemapping, dither) = match spec.profile {
+        ShadingProfile::Full => (Tonemapping::AcesFitted, DebandDither::Enabled),
+        ShadingProfile::Fast => (Tonemapping::None, DebandDither::Disabled),
+    };
+    let mut pairs = Vec::with_capacity(spec.views_per_pass);
+    for i in 0..spec.views_per_pass {
+        let slot = ViewSlot(i);
+        // Label cameras first, then the RGB cameras.
+        let order = (spec.views_per_pass + i) as isize;
+        let rgb = target(&mut images, w, h, TextureFormat::Rgba8UnormSrgb);
+        let mut camera = commands.spawn((
             Camera3d::default(),
             Camera {
-                order: 1,
-                clear_color: ClearColorConfig::Custom(Color::NONE),
+                order,
+                is_active: i == 0,
+                clear_color: ClearColorConfig::Custom(Color::BLACK),
                 ..default()
             },
-            RenderTarget::Image(label.clone().into()),
-            Tonemapping::None,
-            DebandDither::Disabled,
+            RenderTarget::Image(rgb.clone().into()),
+            tonemapping,
+            dither,
             Msaa::Off,
-            RenderLayers::layer(LABEL_LAYER),
-            LabelCamera,
+            RgbCamera,
+            slot,
             Transform::default(),
         ));
-        label
-    });
+        if i == 0 {
+            camera.insert(ShadowLodOrigin);
+        }
+        let label = spec.labels.then(|| {
+            let label = target(&mut images, w, h, TextureFormat::Rgba32Float);
+            commands.spawn((
+                Camera3d::default(),
+                Camera {
+                    order: i as isize,
+                    is_active: i == 0,
+                    clear_color: ClearColorConfig::Custom(Color::NONE),
+                    ..default()
+                },
+                RenderTarget::Image(label.clone().into()),
+                Tonemapping::None,
+                DebandDither::Disabled,
+                Msaa::Off,
+                RenderLayers::layer(LABEL_LAYER),
+                LabelCamera,
+                slot,
+                Transform::default(),
+            ));
+            label
+        });
+        pairs.push(PairTargets { rgb, label });
+    }
     commands.insert_resource(ReadbackTargets {
-        rgb,
-        label,
+        pairs,
         width: w,
         height: h,
     });

@@ -3,7 +3,8 @@
 use crate::contour::contours;
 use crate::plan::FrameId;
 use crate::sample::{InstanceInfo, Intrinsics, Sample, SampleMeta};
-use scenes::SceneSpec;
+use scenes::{SceneSpec, ShadingProfile};
+use std::sync::Arc;
 
 /// Fraction of label pixels that may show no surface in a complete frame.
 ///
@@ -56,6 +57,32 @@ pub fn decode_labels(label: &[f32]) -> Labels {
     out
 }
 
+/// A rendered frame as read back, before decoding: built on the render thread,
+/// turned into a [`Sample`] by [`RawFrame::assemble`] on the consumer's thread.
+pub struct RawFrame {
+    /// The frame.
+    pub frame: FrameId,
+    /// The scene it shows.
+    pub spec: Arc<SceneSpec>,
+    /// RGBA8 sRGB pixels.
+    pub rgba: Vec<u8>,
+    /// `label.wgsl`'s pixels, when labels were rendered.
+    pub label: Option<Vec<f32>>,
+}
+
+impl RawFrame {
+    /// Decodes the labels, derives contours and fills in the metadata.
+    pub fn assemble(&self, opts: &AssembleOptions) -> Sample {
+        assemble(
+            &self.frame,
+            &self.spec,
+            &self.rgba,
+            self.label.as_deref(),
+            opts,
+        )
+    }
+}
+
 /// Settings shared by every frame of a run.
 pub struct AssembleOptions {
     /// Image width, pixels.
@@ -66,6 +93,8 @@ pub struct AssembleOptions {
     pub contour_threshold: f32,
     /// Hash of the generation config, for the metadata.
     pub config_hash: String,
+    /// Shading profile of the RGB images, for the metadata.
+    pub shading_profile: ShadingProfile,
 }
 
 /// Builds the sample of `frame` from its read-back pixels (`rgba`, and `label`
@@ -121,6 +150,7 @@ pub fn assemble(
                 .collect(),
             generator: spec.generator.clone(),
             config_hash: opts.config_hash.clone(),
+            shading_profile: opts.shading_profile.name().to_string(),
             synthfeat_version: crate::VERSION.to_string(),
         },
         rgb,

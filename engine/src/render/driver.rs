@@ -1,5 +1,6 @@
-//! Main-world frame driver: picks the next frame, sets up its scene and
-//! cameras, tags it, and turns tagged read-backs into ordered samples.
+//! Main-world frame driver: picks the next pass (up to `views_per_pass` frames
+//! of one scene), sets up the scene and one camera pair per frame, tags them,
+//! and turns tagged read-backs into ordered samples.
 
 use bevy::camera::Projection;
 use bevy::prelude::*;
@@ -9,14 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::assemble::{AssembleOptions, assemble, label_complete};
+use super::assemble::{RawFrame, label_complete};
 use super::label::LabelMaterial;
 use super::readback::{FrameTag, Readback, ReadbackReceiver};
 use super::scene::{SceneAssets, SpawnCtx, spawn_scene};
 use super::{RenderError, RenderJob};
 use crate::plan::FrameId;
-use crate::sample::Sample;
-use scenes::SceneSpec;
+use scenes::{LightKind, SceneSpec, ShadingProfile};
 
 /// Marks the RGB camera.
 #[derive(Component)]
@@ -25,6 +25,10 @@ pub struct RgbCamera;
 /// Marks the label camera.
 #[derive(Component)]
 pub struct LabelCamera;
+
+/// The camera pair a camera belongs to: pair `i` renders the `i`-th frame of a pass.
+#[derive(Component, Clone, Copy, PartialEq, Eq)]
+pub struct ViewSlot(pub usize);
 
 /// What a tag was issued for.
 #[derive(Clone, Copy)]
@@ -38,24 +42,29 @@ enum Issued {
 pub struct Driver {
     frames: Mutex<Box<dyn Iterator<Item = FrameId> + Send>>,
     scene_of: Box<dyn Fn(&FrameId) -> SceneSpec + Send + Sync>,
-    out: Sender<Result<Sample, RenderError>>,
+    out: Sender<Result<RawFrame, RenderError>>,
     labels: bool,
-    assembly: AssembleOptions,
+    /// Width / height of the images.
+    aspect: f32,
     max_attempts: u32,
     warmup_limit: Duration,
+    /// Frames rendered per app update, each on its own camera pair.
+    views_per_pass: usize,
+    /// Whether lights may cast shadows (the full shading profile).
+    shadows: bool,
     /// Frames to render next, in order (re-rendered ones go back to the front).
     upcoming: VecDeque<FrameId>,
     /// Indices in the order they must be emitted.
     order: VecDeque<u64>,
     /// Accepted samples waiting for their turn.
-    ready: BTreeMap<u64, Sample>,
+    ready: BTreeMap<u64, RawFrame>,
     /// Tags in flight.
     tags: HashMap<u64, Issued>,
     next_tag: u64,
     attempts: HashMap<u64, u32>,
     exhausted: bool,
     /// The scene on screen: its seed (`None` for the warm-up scene), spec and root entity.
-    current: Option<(Option<u64>, SceneSpec, Entity)>,
+    current: Option<(Option<u64>, Arc<SceneSpec>, Entity)>,
     warm: bool,
     warm_since: Option<Instant>,
     warm_previous: Option<Vec<u8>>,
@@ -69,21 +78,18 @@ impl Driver {
     /// A driver for `job`, warming up on `warm_spec` first.
     pub fn new(
         job: RenderJob,
-        out: Sender<Result<Sample, RenderError>>,
+        out: Sender<Result<RawFrame, RenderError>>,
         warm_spec: SceneSpec,
         stop: Arc<AtomicBool>,
     ) -> Self {
         let s = &job.settings;
         Driver {
             labels: s.labels,
-            assembly: AssembleOptions {
-                width: s.width,
-                height: s.height,
-                contour_threshold: s.contour_depth_threshold,
-                config_hash: job.config_hash,
-            },
+            aspect: s.width as f32 / s.height.max(1) as f32,
             max_attempts: s.max_attempts,
             warmup_limit: s.warmup_limit,
+            views_per_pass: s.views_per_pass.max(1) as usize,
+            shadows: s.profile == ShadingProfile::Full,
             frames: Mutex::new(job.frames),
             scene_of: job.scene_of,
             out,
@@ -146,11 +152,18 @@ impl Driver {
                 }
                 let spec = match &self.current {
                     Some((Some(seed), spec, _)) if *seed == frame.scene_seed => spec.clone(),
-                    _ => (self.scene_of)(&frame),
+                    _ => Arc::new((self.scene_of)(&frame)),
                 };
-                let sample = assemble(&frame, &spec, &rb.rgba, rb.label.as_deref(), &self.assembly);
                 self.attempts.remove(&frame.index);
-                self.ready.insert(frame.index, sample);
+                self.ready.insert(
+                    frame.index,
+                    RawFrame {
+                        frame,
+                        spec,
+                        rgba: rb.rgba,
+                        label: rb.label,
+                    },
+                );
             }
         }
     }
@@ -181,11 +194,12 @@ impl Driver {
 
     /// Frames whose read-back never came (a failed map) are rendered again.
     fn expire_lost(&mut self) {
-        const LOST_AFTER: u64 = 16;
+        const LOST_AFTER_PASSES: u64 = 16;
+        let lost_after = LOST_AFTER_PASSES * self.views_per_pass as u64;
         let lost: Vec<(u64, Issued)> = self
             .tags
             .iter()
-            .filter(|(t, _)| **t + LOST_AFTER < self.next_tag)
+            .filter(|(t, _)| **t + lost_after < self.next_tag)
             .map(|(t, i)| (*t, *i))
             .collect();
         for (t, issued) in lost {
@@ -227,18 +241,73 @@ impl Driver {
         }
         self.upcoming.pop_front()
     }
+
+    /// A pass starting at `first` (whose scene is on screen): `first` and the
+    /// frames right after it that show the same scene, up to `views_per_pass`.
+    ///
+    /// A scene with a spot light gets passes of one view: Bevy 0.19 leaves the
+    /// spot light out of every RGB view but the first when label cameras are
+    /// present (`views_rendered_together_equal_views_rendered_one_by_one`
+    /// checks that passes never change a pixel).
+    fn extend_pass(&mut self, first: FrameId) -> Vec<FrameId> {
+        let has_spot = self.current.as_ref().is_some_and(|(_, spec, _)| {
+            spec.lights
+                .iter()
+                .any(|l| matches!(l.kind, LightKind::Spot { .. }))
+        });
+        let limit = if has_spot && self.labels {
+            1
+        } else {
+            self.views_per_pass
+        };
+        let mut pass = vec![first];
+        while pass.len() < limit {
+            match self.next_frame() {
+                Some(f) if f.scene_seed == first.scene_seed => pass.push(f),
+                Some(f) => {
+                    self.upcoming.push_front(f);
+                    break;
+                }
+                None => break,
+            }
+        }
+        pass
+    }
+
+    /// A new tag for `issued`.
+    fn issue(&mut self, issued: Issued) -> u64 {
+        let t = self.next_tag;
+        self.next_tag += 1;
+        self.tags.insert(t, issued);
+        t
+    }
 }
 
-/// Both cameras' poses and projections.
+/// Every camera's pair, pose, projection and activity.
 type Cameras<'w, 's> = Query<
     'w,
     's,
-    (&'static mut Transform, &'static mut Projection),
+    (
+        &'static ViewSlot,
+        &'static mut Camera,
+        &'static mut Transform,
+        &'static mut Projection,
+    ),
     Or<(With<RgbCamera>, With<LabelCamera>)>,
 >;
 
-/// Places both cameras at a view of `spec`.
-fn aim(cameras: &mut Cameras, spec: &SceneSpec, view: usize, aspect: f32) {
+/// Activates the first `pairs` camera pairs and deactivates the others.
+fn activate(cameras: &mut Cameras, pairs: usize) {
+    for (slot, mut camera, _, _) in cameras.iter_mut() {
+        let active = slot.0 < pairs;
+        if camera.is_active != active {
+            camera.is_active = active;
+        }
+    }
+}
+
+/// Places camera pair `pair` at a view of `spec`.
+fn aim(cameras: &mut Cameras, pair: usize, spec: &SceneSpec, view: usize, aspect: f32) {
     let Some(v) = spec.views.get(view) else {
         return;
     };
@@ -251,7 +320,7 @@ fn aim(cameras: &mut Cameras, spec: &SceneSpec, view: usize, aspect: f32) {
         rotation,
         scale: Vec3::ONE,
     };
-    for (mut t, mut p) in cameras.iter_mut() {
+    for (_, _, mut t, mut p) in cameras.iter_mut().filter(|c| c.0.0 == pair) {
         *t = transform;
         *p = Projection::Perspective(PerspectiveProjection {
             fov: v.vfov_deg.to_radians(),
@@ -298,7 +367,7 @@ pub fn drive(
     }
     if d.finished {
         exit.write(AppExit::Success);
-        tag.0 = None;
+        tag.0.clear();
         return;
     }
     while let Ok(rb) = receiver.0.try_recv() {
@@ -321,7 +390,7 @@ pub fn drive(
         labels: &mut labels,
         cache: &mut cache,
     };
-    let aspect = d.assembly.width as f32 / d.assembly.height as f32;
+    let aspect = d.aspect;
     if !d.warm {
         let since = *d.warm_since.get_or_insert_with(Instant::now);
         if since.elapsed() > d.warmup_limit {
@@ -332,18 +401,16 @@ pub fn drive(
             return;
         }
         if d.current.is_none() {
-            let root = spawn_scene(&mut ctx, &d.warm_spec, d.labels, &mut ambient);
-            d.current = Some((None, d.warm_spec.clone(), root));
-            aim(&mut cameras, &d.warm_spec, 0, aspect);
+            let root = spawn_scene(&mut ctx, &d.warm_spec, d.labels, d.shadows, &mut ambient);
+            d.current = Some((None, Arc::new(d.warm_spec.clone()), root));
+            aim(&mut cameras, 0, &d.warm_spec, 0, aspect);
+            activate(&mut cameras, 1);
         }
-        let t = d.next_tag;
-        d.next_tag += 1;
-        d.tags.insert(t, Issued::Warmup);
-        tag.0 = Some(t);
+        tag.0 = vec![d.issue(Issued::Warmup)];
         return;
     }
     let Some(frame) = d.next_frame() else {
-        tag.0 = None;
+        tag.0.clear();
         if d.exhausted && d.order.is_empty() {
             d.finished = true;
             exit.write(AppExit::Success);
@@ -355,14 +422,15 @@ pub fn drive(
             ctx.commands.entity(root).despawn();
         }
         let spec = (d.scene_of)(&frame);
-        let root = spawn_scene(&mut ctx, &spec, d.labels, &mut ambient);
-        d.current = Some((Some(frame.scene_seed), spec, root));
+        let root = spawn_scene(&mut ctx, &spec, d.labels, d.shadows, &mut ambient);
+        d.current = Some((Some(frame.scene_seed), Arc::new(spec), root));
     }
+    let pass = d.extend_pass(frame);
     if let Some((_, spec, _)) = &d.current {
-        aim(&mut cameras, spec, frame.view as usize, aspect);
+        for (pair, f) in pass.iter().enumerate() {
+            aim(&mut cameras, pair, spec, f.view as usize, aspect);
+        }
     }
-    let t = d.next_tag;
-    d.next_tag += 1;
-    d.tags.insert(t, Issued::Frame(frame));
-    tag.0 = Some(t);
+    activate(&mut cameras, pass.len());
+    tag.0 = pass.iter().map(|&f| d.issue(Issued::Frame(f))).collect();
 }

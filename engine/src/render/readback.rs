@@ -1,9 +1,11 @@
-//! GPU → CPU copy of both render targets, in the render world, tagged with the
-//! frame they belong to.
+//! GPU → CPU copy of the render targets, in the render world, tagged with the
+//! frames they belong to.
 //!
-//! After the frame's render graph has been submitted, the targets are copied
-//! into a free slot of a small ring of `MAP_READ` buffers and mapped
-//! asynchronously; finished slots are sent to the main world on a later frame.
+//! One app update renders a pass: up to `views_per_pass` frames, each on its own
+//! camera pair (RGB and label targets). After the pass's render graph has been
+//! submitted, the targets of the pairs in use are copied into a free slot of a
+//! small ring of `MAP_READ` buffers and mapped asynchronously; finished slots
+//! are sent to the main world on a later update, one [`Readback`] per frame.
 //! The main world never waits on the GPU, and every result carries the tag the
 //! main world set for that frame, so frames are matched by tag, never by order.
 
@@ -21,17 +23,25 @@ use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Tag of the frame the main world has just set up (`None`: nothing to read back).
-#[derive(Resource, Clone, Copy, Default, ExtractResource)]
-pub struct FrameTag(pub Option<u64>);
+/// Tags of the frames the main world has just set up, one per camera pair in
+/// use (pair `i` renders the frame tagged `0[i]`); empty: nothing to read back.
+#[derive(Resource, Clone, Default, ExtractResource)]
+pub struct FrameTag(pub Vec<u64>);
 
-/// The render targets to read back and their size.
-#[derive(Resource, Clone, ExtractResource)]
-pub struct ReadbackTargets {
+/// The targets of one camera pair.
+#[derive(Clone)]
+pub struct PairTargets {
     /// RGB target (`Rgba8UnormSrgb`).
     pub rgb: Handle<Image>,
     /// Label target (`Rgba32Float`), when labels are rendered.
     pub label: Option<Handle<Image>>,
+}
+
+/// The render targets to read back and their size.
+#[derive(Resource, Clone, ExtractResource)]
+pub struct ReadbackTargets {
+    /// Each camera pair's targets, by pair index.
+    pub pairs: Vec<PairTargets>,
     /// Width, pixels.
     pub width: u32,
     /// Height, pixels.
@@ -53,9 +63,10 @@ pub struct Readback {
 pub struct ReadbackReceiver(pub Receiver<Readback>);
 
 struct Slot {
-    rgb: Buffer,
-    label: Option<Buffer>,
-    tag: Option<u64>,
+    /// Per camera pair: the RGB buffer and the label buffer.
+    buffers: Vec<(Buffer, Option<Buffer>)>,
+    /// Tags of the frames in the buffers (pair order); `None` when free.
+    tags: Option<Vec<u64>>,
     /// Map callbacks still outstanding.
     pending: Arc<AtomicU32>,
     /// Set when a map failed.
@@ -66,7 +77,7 @@ struct Slot {
 struct ReadbackState {
     slots: Vec<Slot>,
     sender: Sender<Readback>,
-    last_tag: Option<u64>,
+    last_tags: Vec<u64>,
     next_seq: u64,
     /// Sequence number of each busy slot, to finish them in order.
     seq: Vec<u64>,
@@ -117,9 +128,17 @@ fn make_slots(device: &RenderDevice, t: &ReadbackTargets) -> Vec<Slot> {
     };
     (0..SLOTS)
         .map(|_| Slot {
-            rgb: buffer(RGB_BYTES),
-            label: t.label.as_ref().map(|_| buffer(LABEL_BYTES)),
-            tag: None,
+            buffers: t
+                .pairs
+                .iter()
+                .map(|p| {
+                    (
+                        buffer(RGB_BYTES),
+                        p.label.as_ref().map(|_| buffer(LABEL_BYTES)),
+                    )
+                })
+                .collect(),
+            tags: None,
             pending: Arc::new(AtomicU32::new(0)),
             failed: Arc::new(AtomicU32::new(0)),
         })
@@ -148,31 +167,34 @@ fn bytes_to_f32(bytes: &[u8]) -> Vec<f32> {
 fn collect_finished(state: &mut ReadbackState, t: &ReadbackTargets) {
     loop {
         let oldest = (0..state.slots.len())
-            .filter(|&i| state.slots[i].tag.is_some())
+            .filter(|&i| state.slots[i].tags.is_some())
             .min_by_key(|&i| state.seq[i]);
         let Some(i) = oldest else { return };
         let slot = &mut state.slots[i];
         if slot.pending.load(Ordering::Acquire) != 0 {
             return;
         }
-        let Some(tag) = slot.tag.take() else { return };
-        if slot.failed.swap(0, Ordering::AcqRel) != 0 {
-            // A failed map: drop the frame; the main world re-renders it.
-            slot.rgb.unmap();
-            if let Some(l) = &slot.label {
-                l.unmap();
+        let Some(tags) = slot.tags.take() else { return };
+        let failed = slot.failed.swap(0, Ordering::AcqRel) != 0;
+        for (&tag, (rgb, label)) in tags.iter().zip(&slot.buffers) {
+            if failed {
+                // A failed map: drop the pass; the main world re-renders its frames.
+                rgb.unmap();
+                if let Some(l) = label {
+                    l.unmap();
+                }
+                continue;
             }
-            continue;
+            let rgba = unpad(rgb, t.width, t.height, RGB_BYTES);
+            rgb.unmap();
+            let label = label.as_ref().map(|l| {
+                let v = bytes_to_f32(&unpad(l, t.width, t.height, LABEL_BYTES));
+                l.unmap();
+                v
+            });
+            // The main world may have gone; nothing to do then.
+            let _ = state.sender.send(Readback { tag, rgba, label });
         }
-        let rgba = unpad(&slot.rgb, t.width, t.height, RGB_BYTES);
-        slot.rgb.unmap();
-        let label = slot.label.as_ref().map(|l| {
-            let v = bytes_to_f32(&unpad(l, t.width, t.height, LABEL_BYTES));
-            l.unmap();
-            v
-        });
-        // The main world may have gone; nothing to do then.
-        let _ = state.sender.send(Readback { tag, rgba, label });
     }
 }
 
@@ -204,7 +226,7 @@ fn copy_and_collect(
             commands.insert_resource(ReadbackState {
                 slots: make_slots(&device, &targets),
                 sender: sender.0.clone(),
-                last_tag: None,
+                last_tags: Vec::new(),
                 next_seq: 0,
                 seq: vec![0; SLOTS],
             });
@@ -214,25 +236,30 @@ fn copy_and_collect(
     let _ = device.poll(PollType::Poll);
     collect_finished(&mut state, &targets);
 
-    let Some(FrameTag(Some(tag))) = tag.map(|t| *t) else {
+    let Some(tags) = tag.map(|t| t.0.clone()).filter(|t| !t.is_empty()) else {
         return;
     };
-    if state.last_tag == Some(tag) {
+    if state.last_tags == tags || tags.len() > targets.pairs.len() {
         return;
     }
-    let Some(rgb_image) = images.get(&targets.rgb) else {
-        return;
-    };
-    let label_image = match &targets.label {
-        Some(h) => match images.get(h) {
-            Some(img) => Some(img),
-            None => return,
-        },
-        None => None,
-    };
+    // Every target of the pairs in use, or nothing this update.
+    let mut pass_images = Vec::with_capacity(tags.len());
+    for pair in &targets.pairs[..tags.len()] {
+        let Some(rgb) = images.get(&pair.rgb) else {
+            return;
+        };
+        let label = match &pair.label {
+            Some(h) => match images.get(h) {
+                Some(img) => Some(img),
+                None => return,
+            },
+            None => None,
+        };
+        pass_images.push((rgb, label));
+    }
     // A free slot, waiting for the oldest busy one if all are in flight.
     let free = loop {
-        if let Some(i) = state.slots.iter().position(|s| s.tag.is_none()) {
+        if let Some(i) = state.slots.iter().position(|s| s.tags.is_none()) {
             break i;
         }
         let _ = device.poll(PollType::wait_indefinitely());
@@ -259,19 +286,24 @@ fn copy_and_collect(
         );
     };
     let slot = &state.slots[free];
-    copy(&mut encoder, rgb_image, &slot.rgb, RGB_BYTES);
-    if let (Some(img), Some(buf)) = (label_image, &slot.label) {
-        copy(&mut encoder, img, buf, LABEL_BYTES);
+    let used = &slot.buffers[..tags.len()];
+    for ((rgb_image, label_image), (rgb, label)) in pass_images.iter().zip(used) {
+        copy(&mut encoder, rgb_image, rgb, RGB_BYTES);
+        if let (Some(img), Some(buf)) = (label_image, label) {
+            copy(&mut encoder, img, buf, LABEL_BYTES);
+        }
     }
     queue.submit(std::iter::once(encoder.finish()));
-    map(&slot.rgb, &slot.pending, &slot.failed);
-    if let Some(buf) = &slot.label {
-        map(buf, &slot.pending, &slot.failed);
+    for (rgb, label) in used {
+        map(rgb, &slot.pending, &slot.failed);
+        if let Some(buf) = label {
+            map(buf, &slot.pending, &slot.failed);
+        }
     }
     let seq = state.next_seq;
     state.next_seq += 1;
     state.seq[free] = seq;
-    state.slots[free].tag = Some(tag);
-    state.last_tag = Some(tag);
+    state.slots[free].tags = Some(tags.clone());
+    state.last_tags = tags;
     let _ = device.poll(PollType::Poll);
 }

@@ -50,7 +50,7 @@ fn slot(commands: &mut Commands, pool: &mut Vec<Entity>, i: usize) -> Entity {
 }
 
 /// Poses the pooled lights as `spec` asks; lights it does not use go dark.
-fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec) {
+fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec, shadows: bool) {
     let far = (spec.room.width.powi(2) + spec.room.depth.powi(2) + spec.room.height.powi(2)).sqrt();
     let pool = &mut ctx.cache.lights;
     let (mut points, mut spots, mut dirs) = (0, 0, 0);
@@ -69,7 +69,7 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec) {
                         color,
                         intensity: light.intensity,
                         range: *range,
-                        shadow_maps_enabled: light.shadows,
+                        shadow_maps_enabled: light.shadows && shadows,
                         ..default()
                     },
                     Transform::from_translation(Vec3::from(*position)),
@@ -91,7 +91,7 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec) {
                         range: *range,
                         outer_angle: outer,
                         inner_angle: outer * 0.8,
-                        shadow_maps_enabled: light.shadows,
+                        shadow_maps_enabled: light.shadows && shadows,
                         ..default()
                     },
                     Transform::from_translation(Vec3::from(*position))
@@ -111,7 +111,7 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec) {
                     DirectionalLight {
                         color,
                         illuminance: light.intensity,
-                        shadow_maps_enabled: light.shadows,
+                        shadow_maps_enabled: light.shadows && shadows,
                         ..default()
                     },
                     CascadeShadowConfigBuilder {
@@ -304,11 +304,13 @@ fn to_transform(t: &scenes::Transform) -> Transform {
 
 /// Spawns every object of `spec` under one root entity and returns it; poses the
 /// pooled lights for it.
-/// With `with_labels`, each part gets a label twin on [`LABEL_LAYER`].
+/// With `with_labels`, each part gets a label twin on [`LABEL_LAYER`]; lights
+/// cast the shadows `spec` asks for only when `shadows` allows them.
 pub fn spawn_scene(
     ctx: &mut SpawnCtx,
     spec: &SceneSpec,
     with_labels: bool,
+    shadows: bool,
     ambient: &mut GlobalAmbientLight,
 ) -> Entity {
     ambient.brightness = spec.ambient_brightness;
@@ -393,6 +395,6 @@ pub fn spawn_scene(
             }
         }
     }
-    update_lights(ctx, spec);
+    update_lights(ctx, spec, shadows);
     root
 }

@@ -53,6 +53,7 @@ pub fn sample(i: usize, size: usize) -> Sample {
             instances: vec![],
             generator: "test".into(),
             config_hash: "0".into(),
+            shading_profile: "full".into(),
             synthfeat_version: engine::VERSION.into(),
         },
         rgb,
