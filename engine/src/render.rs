@@ -3,8 +3,10 @@
 //! One plugin per concern: [`label`] (the label material), [`readback`] (the
 //! render-world GPU→CPU copy, tagged per frame), [`driver`] (the main-world
 //! frame driver), [`scene`] (spec → entities with shared assets) and [`app`].
-//! [`render`] runs the app on its own thread and hands samples over a bounded
-//! channel; dropping the [`SampleStream`] shuts Bevy down.
+//! [`render`] runs the app on its own thread, which renders a pass of up to
+//! `views_per_pass` views of one scene per update and hands the read-back
+//! frames over a bounded channel; the [`SampleStream`] decodes them into
+//! samples on the consumer's thread. Dropping it shuts Bevy down.
 
 mod app;
 pub mod assemble;

@@ -1,5 +1,5 @@
-//! Turning a `SceneSpec` into Bevy entities, reusing meshes, textures and label
-//! materials across scenes.
+//! Turning a `SceneSpec` into Bevy entities, reusing meshes, textures, materials
+//! and lights across scenes.
 
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::visibility::RenderLayers;
@@ -16,13 +16,37 @@ use scenes::{LightKind, Pattern, Primitive, SceneSpec};
 /// Render layer of the label twins and the label camera.
 pub const LABEL_LAYER: usize = 1;
 
-/// Meshes, textures, label materials and light entities shared by every scene.
+/// Meshes, textures, materials and light entities shared by every scene.
 #[derive(Resource, Default)]
 pub struct SceneAssets {
     meshes: HashMap<MeshKey, Handle<Mesh>>,
     textures: HashMap<(Pattern, u32, u32), Handle<Image>>,
     labels: HashMap<u16, Handle<LabelMaterial>>,
+    /// PBR materials, rewritten in place for each scene: the `i`-th part of a
+    /// scene uses the `i`-th, so scenes never add or drop material assets.
+    materials: Vec<Handle<StandardMaterial>>,
     lights: LightPool,
+}
+
+/// The pool's `i`-th PBR material, set to `material` (added on first use).
+fn pooled_material(
+    ctx: &mut SpawnCtx,
+    i: usize,
+    material: StandardMaterial,
+) -> Handle<StandardMaterial> {
+    if let Some(handle) = ctx.cache.materials.get(i)
+        && let Some(mut slot) = ctx.materials.get_mut(handle)
+    {
+        *slot = material;
+        return handle.clone();
+    }
+    let handle = ctx.materials.add(material);
+    if i < ctx.cache.materials.len() {
+        ctx.cache.materials[i] = handle.clone();
+    } else {
+        ctx.cache.materials.push(handle.clone());
+    }
+    handle
 }
 
 /// Light entities kept for the whole run and re-posed for each scene.
@@ -319,6 +343,7 @@ pub fn spawn_scene(
         .commands
         .spawn((Transform::IDENTITY, Visibility::Visible))
         .id();
+    let mut parts = 0;
     for object in &spec.objects {
         let parent = ctx
             .commands
@@ -365,7 +390,7 @@ pub fn spawn_scene(
                         .add(pattern_image(tex_key.0, tex_key.1, tex_key.2))
                 })
                 .clone();
-            let material = ctx.materials.add(StandardMaterial {
+            let material = StandardMaterial {
                 base_color: Color::LinearRgba(LinearRgba::rgb(
                     m.base_color[0],
                     m.base_color[1],
@@ -375,7 +400,9 @@ pub fn spawn_scene(
                 perceptual_roughness: m.roughness,
                 metallic: m.metallic,
                 ..default()
-            });
+            };
+            let material = pooled_material(ctx, parts, material);
+            parts += 1;
             ctx.commands.spawn((
                 Mesh3d(mesh.clone()),
                 MeshMaterial3d(material),
