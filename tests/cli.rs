@@ -99,38 +99,29 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
         std::fs::write(&p, text).expect("write");
         p
     };
-    let unknown = write("unknown.toml", "[camera]\nfovv = [40.0, 60.0]\n");
+    // A generation config with one bad value fails naming it.
+    for (name, text, needle) in [
+        (
+            "passes.toml",
+            "[render]\nviews_per_pass = 17\n",
+            "render.views_per_pass",
+        ),
+        ("profile.toml", "[render]\nprofile = \"quick\"\n", "profile"),
+        ("unknown.toml", "[camera]\nfovv = [40.0, 60.0]\n", "fovv"),
+        (
+            "fov.toml",
+            "[camera]\nvfov_deg = [60.0, 180.0]\n",
+            "camera.vfov_deg",
+        ),
+        ("neg.toml", "[room]\nwidth = [-4.0, 5.0]\n", "room.width"),
+    ] {
+        let config = write(name, text);
+        let config = config.to_str().expect("utf8");
+        fails_naming(&["generate", "--out", o, "--config", config], needle);
+    }
     fails_naming(
-        &[
-            "generate",
-            "--out",
-            o,
-            "--config",
-            unknown.to_str().expect("utf8"),
-        ],
-        "fovv",
-    );
-    let fov = write("fov.toml", "[camera]\nvfov_deg = [60.0, 180.0]\n");
-    fails_naming(
-        &[
-            "generate",
-            "--out",
-            o,
-            "--config",
-            fov.to_str().expect("utf8"),
-        ],
-        "camera.vfov_deg",
-    );
-    let negative = write("neg.toml", "[room]\nwidth = [-4.0, 5.0]\n");
-    fails_naming(
-        &[
-            "generate",
-            "--out",
-            o,
-            "--config",
-            negative.to_str().expect("utf8"),
-        ],
-        "room.width",
+        &["bench", "render", "--frames", "1", "--views-per-pass", "0"],
+        "render.views_per_pass",
     );
     assert!(!out.exists(), "nothing is written on bad input");
     let file = write("a-file", "precious");

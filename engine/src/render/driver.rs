@@ -67,6 +67,8 @@ pub struct Driver {
     current: Option<(Option<u64>, Arc<SceneSpec>, Entity)>,
     warm: bool,
     warm_since: Option<Instant>,
+    /// Since when frames have come back drawn while pipelines compiled.
+    unsettled_since: Option<Instant>,
     warm_previous: Option<Vec<u8>>,
     warm_spec: SceneSpec,
     finished: bool,
@@ -103,6 +105,7 @@ impl Driver {
             current: None,
             warm: false,
             warm_since: None,
+            unsettled_since: None,
             warm_previous: None,
             warm_spec,
             finished: false,
@@ -122,7 +125,7 @@ impl Driver {
         };
         match issued {
             Issued::Warmup => {
-                let complete = rb.label.as_deref().is_none_or(label_complete);
+                let complete = rb.settled && rb.label.as_deref().is_none_or(label_complete);
                 let stable = self.warm_previous.as_deref() == Some(rb.rgba.as_slice());
                 if complete && stable {
                     self.warm = true;
@@ -134,6 +137,22 @@ impl Driver {
                 if self.ready.contains_key(&frame.index) || !self.order.contains(&frame.index) {
                     return; // A duplicate of an accepted frame.
                 }
+                if !rb.settled {
+                    // Drawn while a pipeline compiled (on lavapipe that can take
+                    // seconds): redrawn without counting an attempt, within the
+                    // warm-up time limit.
+                    let since = *self.unsettled_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() > self.warmup_limit {
+                        self.fail(RenderError::Stalled {
+                            key: frame.key(),
+                            attempts: self.attempts.get(&frame.index).copied().unwrap_or(0),
+                        });
+                        return;
+                    }
+                    self.rewind(frame);
+                    return;
+                }
+                self.unsettled_since = None;
                 if !rb.label.as_deref().is_none_or(label_complete) {
                     let n = {
                         let n = self.attempts.entry(frame.index).or_insert(0);
@@ -246,20 +265,16 @@ impl Driver {
     /// frames right after it that show the same scene, up to `views_per_pass`.
     ///
     /// A scene with a spot light gets passes of one view: Bevy 0.19 leaves the
-    /// spot light out of every RGB view but the first when label cameras are
-    /// present (`views_rendered_together_equal_views_rendered_one_by_one`
-    /// checks that passes never change a pixel).
+    /// spot light out of RGB views other than the first in some camera set-ups
+    /// (`views_rendered_together_equal_views_rendered_one_by_one` checks that
+    /// passes never change a pixel).
     fn extend_pass(&mut self, first: FrameId) -> Vec<FrameId> {
         let has_spot = self.current.as_ref().is_some_and(|(_, spec, _)| {
             spec.lights
                 .iter()
                 .any(|l| matches!(l.kind, LightKind::Spot { .. }))
         });
-        let limit = if has_spot && self.labels {
-            1
-        } else {
-            self.views_per_pass
-        };
+        let limit = if has_spot { 1 } else { self.views_per_pass };
         let mut pass = vec![first];
         while pass.len() < limit {
             match self.next_frame() {

@@ -13,8 +13,8 @@ use bevy::prelude::*;
 use bevy::render::extract_resource::{ExtractResource, ExtractResourcePlugin};
 use bevy::render::render_asset::RenderAssets;
 use bevy::render::render_resource::{
-    Buffer, BufferDescriptor, BufferUsages, CommandEncoderDescriptor, MapMode, PollType,
-    TexelCopyBufferInfo, TexelCopyBufferLayout,
+    Buffer, BufferDescriptor, BufferUsages, CachedPipelineState, CommandEncoderDescriptor, MapMode,
+    PipelineCache, PollType, TexelCopyBufferInfo, TexelCopyBufferLayout,
 };
 use bevy::render::renderer::{RenderDevice, RenderQueue};
 use bevy::render::texture::GpuImage;
@@ -56,6 +56,9 @@ pub struct Readback {
     pub rgba: Vec<u8>,
     /// RGBA32F label pixels, 4 floats per pixel.
     pub label: Option<Vec<f32>>,
+    /// False when a render pipeline was still compiling as the frame was drawn:
+    /// whatever needed it is missing from the frame, which must be redrawn.
+    pub settled: bool,
 }
 
 /// Main-world end of the readback channel.
@@ -67,6 +70,8 @@ struct Slot {
     buffers: Vec<(Buffer, Option<Buffer>)>,
     /// Tags of the frames in the buffers (pair order); `None` when free.
     tags: Option<Vec<u64>>,
+    /// Whether every pipeline was ready when the pass was drawn.
+    settled: bool,
     /// Map callbacks still outstanding.
     pending: Arc<AtomicU32>,
     /// Set when a map failed.
@@ -139,6 +144,7 @@ fn make_slots(device: &RenderDevice, t: &ReadbackTargets) -> Vec<Slot> {
                 })
                 .collect(),
             tags: None,
+            settled: true,
             pending: Arc::new(AtomicU32::new(0)),
             failed: Arc::new(AtomicU32::new(0)),
         })
@@ -193,7 +199,12 @@ fn collect_finished(state: &mut ReadbackState, t: &ReadbackTargets) {
                 v
             });
             // The main world may have gone; nothing to do then.
-            let _ = state.sender.send(Readback { tag, rgba, label });
+            let _ = state.sender.send(Readback {
+                tag,
+                rgba,
+                label,
+                settled: slot.settled,
+            });
         }
     }
 }
@@ -219,6 +230,7 @@ fn copy_and_collect(
     device: Res<RenderDevice>,
     queue: Res<RenderQueue>,
     images: Res<RenderAssets<GpuImage>>,
+    pipelines: Res<PipelineCache>,
 ) {
     let Some(targets) = targets else { return };
     let Some(mut state) = state else {
@@ -304,6 +316,12 @@ fn copy_and_collect(
     state.next_seq += 1;
     state.seq[free] = seq;
     state.slots[free].tags = Some(tags.clone());
+    state.slots[free].settled = !pipelines.pipelines().any(|p| {
+        matches!(
+            p.state,
+            CachedPipelineState::Queued | CachedPipelineState::Creating(_)
+        )
+    });
     state.last_tags = tags;
     let _ = device.poll(PollType::Poll);
 }
