@@ -8,6 +8,7 @@ use crate::generate::SceneConfigArgs;
 use engine::RenderSettings;
 use engine::plan::Plan;
 use engine::render::{RenderJob, render};
+use scenes::Config;
 
 /// What to measure.
 #[derive(Subcommand)]
@@ -56,34 +57,22 @@ pub struct RenderBenchArgs {
     /// Frames of one scene per render pass (overrides `render.views_per_pass`).
     #[arg(long)]
     views_per_pass: Option<u32>,
-    /// Shading profile (overrides `render.profile`).
-    #[arg(long, value_enum)]
-    profile: Option<Profile>,
+    /// Shading profile, `full` or `fast` (overrides `render.profile`).
+    #[arg(long)]
+    profile: Option<scenes::ShadingProfile>,
     #[command(flatten)]
     scene: SceneConfigArgs,
 }
 
-/// `--profile` values.
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum Profile {
-    /// PBR with shadow maps and tone mapping.
-    Full,
-    /// No shadow maps, tone mapping or dithering.
-    Fast,
-}
-
 impl RenderBenchArgs {
     /// The scene config with the command line's overrides.
-    fn config(&self) -> Result<scenes::Config> {
+    fn config(&self) -> Result<Config> {
         let mut config = self.scene.load()?;
         if let Some(k) = self.views_per_pass {
             config.render.views_per_pass = k;
         }
         if let Some(p) = self.profile {
-            config.render.profile = match p {
-                Profile::Full => scenes::ShadingProfile::Full,
-                Profile::Fast => scenes::ShadingProfile::Fast,
-            };
+            config.render.profile = p;
         }
         config.validate()?;
         Ok(config)
@@ -91,8 +80,8 @@ impl RenderBenchArgs {
 }
 
 /// Frames/s of one mode: renders `warmup + frames` samples, times the last `frames`.
-fn measure(a: &RenderBenchArgs, labels: bool) -> Result<(f64, String)> {
-    let config = a.config()?;
+fn measure(a: &RenderBenchArgs, config: &Config, labels: bool) -> Result<(f64, String)> {
+    let config = config.clone();
     let mut settings = RenderSettings::new(a.size, &config);
     settings.labels = labels;
     let plan = Plan {
@@ -121,8 +110,8 @@ fn measure(a: &RenderBenchArgs, labels: bool) -> Result<(f64, String)> {
 
 /// Frames/s of `generate` (render, encode, write shards) into a temporary folder,
 /// timed from the first written sample, like `measure`.
-fn measure_writing(a: &RenderBenchArgs) -> Result<f64> {
-    let config = a.config()?;
+fn measure_writing(a: &RenderBenchArgs, config: &Config) -> Result<f64> {
+    let config = config.clone();
     let settings = RenderSettings::new(a.size, &config);
     let tmp = tempfile::tempdir()?;
     let opts = engine::generate::GenerateOptions {
@@ -168,13 +157,13 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             let mut rgb = None;
             let mut labels = None;
             if wants(Mode::Rgb) {
-                let (fps, adapter) = measure(&a, false)?;
+                let (fps, adapter) = measure(&a, &config, false)?;
                 println!("adapter: {adapter}");
                 println!("rgb only:              {fps:8.2} frames/s");
                 rgb = Some(fps);
             }
             if wants(Mode::Labels) || a.mode == Mode::Write {
-                let (fps, adapter) = measure(&a, true)?;
+                let (fps, adapter) = measure(&a, &config, true)?;
                 if rgb.is_none() {
                     println!("adapter: {adapter}");
                 }
@@ -188,7 +177,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 );
             }
             if wants(Mode::Write) {
-                let fps = measure_writing(&a)?;
+                let fps = measure_writing(&a, &config)?;
                 println!(
                     "rgb + labels + shards: {fps:8.2} frames/s (PNG encoding and tar writing, as generate)"
                 );

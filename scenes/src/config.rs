@@ -180,12 +180,27 @@ pub enum ShadingProfile {
 }
 
 impl ShadingProfile {
+    /// Every profile, in documentation order.
+    pub const ALL: [ShadingProfile; 2] = [ShadingProfile::Full, ShadingProfile::Fast];
+
     /// The profile's name as written in configs and sample metadata.
     pub fn name(self) -> &'static str {
         match self {
             ShadingProfile::Full => "full",
             ShadingProfile::Fast => "fast",
         }
+    }
+}
+
+impl std::str::FromStr for ShadingProfile {
+    type Err = String;
+
+    /// Parses a profile's name (`full` or `fast`), as command lines give it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown shading profile `{s}` (expected `full` or `fast`)"))
     }
 }
 
@@ -550,6 +565,10 @@ mod tests {
         assert!(err.contains("render.views_per_pass"), "{err}");
         let c = Config::from_toml_str("[render]\nprofile = \"fast\"\n", "r.toml").expect("parses");
         assert_eq!(c.render.profile, ShadingProfile::Fast);
+        for p in ShadingProfile::ALL {
+            assert_eq!(p.name().parse::<ShadingProfile>(), Ok(p));
+        }
+        assert!("quick".parse::<ShadingProfile>().is_err());
     }
 
     #[test]

@@ -34,18 +34,15 @@ fn pooled_material(
     i: usize,
     material: StandardMaterial,
 ) -> Handle<StandardMaterial> {
-    if let Some(handle) = ctx.cache.materials.get(i)
-        && let Some(mut slot) = ctx.materials.get_mut(handle)
-    {
-        *slot = material;
+    // The pool's handles are strong, so its assets are never dropped.
+    if let Some(handle) = ctx.cache.materials.get(i) {
+        if let Some(mut slot) = ctx.materials.get_mut(handle) {
+            *slot = material;
+        }
         return handle.clone();
     }
     let handle = ctx.materials.add(material);
-    if i < ctx.cache.materials.len() {
-        ctx.cache.materials[i] = handle.clone();
-    } else {
-        ctx.cache.materials.push(handle.clone());
-    }
+    ctx.cache.materials.push(handle.clone());
     handle
 }
 
@@ -79,6 +76,7 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec, shadows: bool) {
     let pool = &mut ctx.cache.lights;
     let (mut points, mut spots, mut dirs) = (0, 0, 0);
     for light in &spec.lights {
+        let cast_shadows = light.shadows && shadows;
         let color = Color::LinearRgba(LinearRgba::rgb(
             light.color[0],
             light.color[1],
@@ -93,7 +91,7 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec, shadows: bool) {
                         color,
                         intensity: light.intensity,
                         range: *range,
-                        shadow_maps_enabled: light.shadows && shadows,
+                        shadow_maps_enabled: cast_shadows,
                         ..default()
                     },
                     Transform::from_translation(Vec3::from(*position)),
@@ -115,7 +113,7 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec, shadows: bool) {
                         range: *range,
                         outer_angle: outer,
                         inner_angle: outer * 0.8,
-                        shadow_maps_enabled: light.shadows && shadows,
+                        shadow_maps_enabled: cast_shadows,
                         ..default()
                     },
                     Transform::from_translation(Vec3::from(*position))
@@ -135,7 +133,7 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec, shadows: bool) {
                     DirectionalLight {
                         color,
                         illuminance: light.intensity,
-                        shadow_maps_enabled: light.shadows && shadows,
+                        shadow_maps_enabled: cast_shadows,
                         ..default()
                     },
                     CascadeShadowConfigBuilder {
