@@ -5,6 +5,7 @@ use anyhow::{Result, bail};
 use burn::optim::AdamConfig;
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
+use trainer::optim::dense_adam;
 
 use crate::bench_train::{StepArgs, describe, random_batch};
 use crate::train::OnBackend;
@@ -35,7 +36,7 @@ impl OnBackend for Measure<'_> {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Profile> {
         B::seed(&device, 0);
         let model = self.c.model_config().init::<B>(&device)?;
-        let mut optim = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999).init();
+        let mut optim = dense_adam(&AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999));
         let batch = random_batch::<B>(self.c, &device);
         Ok(profile_step(
             &model,

@@ -8,6 +8,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Tensor};
 use clap::Args;
 use std::time::Instant;
+use trainer::optim::dense_adam;
 
 use crate::train::{BackboneArg, DeviceArg, OnBackend};
 use trainer::batch::SyntheticBatch;
@@ -110,7 +111,7 @@ fn measure<B: AutodiffBackend>(
 ) -> Result<Vec<f64>> {
     B::seed(&device, 0);
     let mut model = c.model_config().init::<B>(&device)?;
-    let mut optim = AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999).init();
+    let mut optim = dense_adam(&AdamConfig::new().with_beta_1(0.5).with_beta_2(0.999));
     let batch = random_batch::<B>(c, &device);
     // Pretext tasks learn their palette and colour prior from the batch itself.
     let images = trainer::pretext::Image::from_tensor(&batch.rgb);

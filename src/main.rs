@@ -7,6 +7,7 @@ mod compare;
 mod eval;
 mod export;
 mod generate;
+mod malloc;
 mod preview;
 mod progress;
 mod rss;
@@ -67,6 +68,7 @@ enum Command {
 }
 
 fn main() {
+    malloc::keep_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SYNTHFEAT_LOG").unwrap_or_else(|_| {

@@ -14,6 +14,7 @@
 //! | [`real`] | real unlabelled images: folders (PNG/JPEG) and IDX files, mixed |
 //! | [`adapt`], [`domain_gap`] | domain adaptation in a run, the domain gap at validation |
 //! | [`train`] | the multitask model and one optimisation step |
+//! | [`optim`] | Adam over dense gradients (every training loop's optimizer) |
 //! | [`config`], [`run`] | a whole run: hyper-parameters, loop, resume |
 //! | [`validate`], [`plots`] | held-out metrics, `curves.png`, `predictions.png` |
 //! | [`eval`] | real labelled sets, the linear probe, fine-tuning, real depth |
@@ -35,6 +36,7 @@ pub mod eval;
 pub mod export;
 pub mod losses;
 pub mod model;
+pub mod optim;
 pub mod plots;
 pub mod pretext;
 pub mod profile;

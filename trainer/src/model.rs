@@ -7,7 +7,10 @@
 
 pub mod alexnet;
 mod block;
+pub mod conv;
+mod flex_conv;
 pub mod head;
+mod im2col;
 pub mod norm;
 pub mod resize;
 pub mod small;

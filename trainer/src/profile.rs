@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use crate::batch::SyntheticBatch;
 use crate::losses::{contour_loss, depth_loss, normal_loss};
+use crate::model::conv::{conv_transpose2d, conv2d};
 use crate::model::resize::bilinear;
 use crate::model::{Backbone, DenseHead};
 use crate::train::{MultiTaskModel, TaskWeights, losses, normalise};
@@ -177,7 +178,7 @@ impl<B: AutodiffBackend> Timer<B> {
                 h = self.op(format!("{name}.pool"), "max-pool", &h, |x| pool.forward(x))?;
             }
             h = self.op(format!("{name}.conv"), "conv", &h, |x| {
-                block.conv.forward(x)
+                conv2d(&block.conv, x)
             })?;
             h = self.op(format!("{name}.bn"), "batch-norm", &h, |x| {
                 block.norm.forward(x)
@@ -195,12 +196,12 @@ impl<B: AutodiffBackend> Timer<B> {
         size: [usize; 2],
     ) -> Result<Tensor<B, 4>, ProfileError> {
         let mut h = self.op(format!("{task}.reduce"), "conv", top, |x| {
-            head.reduce.forward(x)
+            conv2d(&head.reduce, x)
         })?;
         h = self.op(format!("{task}.reduce.relu"), "relu", &h, relu)?;
         for (i, up) in head.ups.iter().enumerate() {
             h = self.op(format!("{task}.up{}", i + 1), "conv-transpose", &h, |x| {
-                up.forward(x)
+                conv_transpose2d(up, x)
             })?;
             h = self.op(format!("{task}.up{}.relu", i + 1), "relu", &h, relu)?;
         }
@@ -210,7 +211,7 @@ impl<B: AutodiffBackend> Timer<B> {
                 bilinear(x, size)
             })?;
         }
-        self.op(format!("{task}.out"), "conv", &h, |x| head.out.forward(x))
+        self.op(format!("{task}.out"), "conv", &h, |x| conv2d(&head.out, x))
     }
 }
 

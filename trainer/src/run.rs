@@ -8,6 +8,8 @@
 
 use burn::module::AutodiffModule;
 use burn::optim::AdamConfig;
+
+use crate::optim::dense_adam;
 use burn::tensor::backend::AutodiffBackend;
 use serde_json::json;
 use std::io::Write;
@@ -310,10 +312,11 @@ pub fn fit<B: AutodiffBackend>(
     B::seed(device, cfg.seed);
     let model_cfg = cfg.model_config();
     let mut model: MultiTaskModel<B> = model_cfg.init(device)?;
-    let mut optim = AdamConfig::new()
-        .with_beta_1(cfg.beta1 as f32)
-        .with_beta_2(cfg.beta2 as f32)
-        .init();
+    let mut optim = dense_adam(
+        &AdamConfig::new()
+            .with_beta_1(cfg.beta1 as f32)
+            .with_beta_2(cfg.beta2 as f32),
+    );
     let (mut step, mut seen) = (0u64, 0u64);
     if run.resume {
         let state = checkpoint::latest(run.dir)?;

@@ -7,6 +7,8 @@ use burn::module::{AutodiffModule, Module};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+
+use crate::optim::dense_adam;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
@@ -76,8 +78,8 @@ pub fn finetune<B: AutodiffBackend>(
         backbone,
         head: LinearConfig::new(channels, set.classes.len()).init(device),
     };
-    let mut backbone_optim = AdamConfig::new().init::<B, Backbone<B>>();
-    let mut head_optim = AdamConfig::new().init::<B, Linear<B>>();
+    let mut backbone_optim = dense_adam::<B, Backbone<B>>(&AdamConfig::new());
+    let mut head_optim = dense_adam::<B, Linear<B>>(&AdamConfig::new());
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let (mut skipped, mut losses) = (0, Vec::new());

@@ -8,6 +8,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 
+use super::conv::conv2d;
 use super::norm::BatchNorm2d;
 
 /// A convolution followed by batch norm and ReLU.
@@ -68,6 +69,6 @@ impl<B: Backend> ConvBlock<B> {
 
     /// `relu(norm(conv(x)))`.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        relu(self.norm.forward(self.conv.forward(x)))
+        relu(self.norm.forward(conv2d(&self.conv, x)))
     }
 }

@@ -7,6 +7,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 
+use super::conv::{conv_transpose2d, conv2d};
 use super::resize::bilinear;
 
 /// A 1×1 reduction, then 4×4 stride-2 up-convolutions with ReLU, then a 3×3
@@ -49,11 +50,11 @@ impl<B: Backend> DenseHead<B> {
 
     /// Decodes a feature map to `[N, output, size[0], size[1]]`.
     pub fn forward(&self, x: Tensor<B, 4>, size: [usize; 2]) -> Tensor<B, 4> {
-        let mut h = relu(self.reduce.forward(x));
+        let mut h = relu(conv2d(&self.reduce, x));
         for up in &self.ups {
-            h = relu(up.forward(h));
+            h = relu(conv_transpose2d(up, h));
         }
-        self.out.forward(bilinear(h, size))
+        conv2d(&self.out, bilinear(h, size))
     }
 }
 

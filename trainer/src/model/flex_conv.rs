@@ -1,0 +1,596 @@
+//! Convolution and up-convolution on `Autodiff<Flex>` (CPU training) with a
+//! backward pass written as `im2col` + two matrix products.
+//!
+//! burn's default backward (which burn-flex keeps) computes a weight gradient
+//! as a convolution whose kernel is the output gradient, and an input gradient
+//! as a transposed convolution. On burn-flex those cost 3–8× the forward pass
+//! (`bench profile`). Here one column matrix serves both gradients:
+//!
+//! | op | columns of | weight gradient | input gradient |
+//! |---|---|---|---|
+//! | conv, `W [Co, Ci·k²]` | the input `x` | `dY · colsᵀ` | `col2im(Wᵀ · dY)` |
+//! | conv, stride 1, `Co ≤ 2·Ci` | `dY`, flipped window | `X · colsᵀ`, flipped | `flip(W) · cols` |
+//! | up-conv, `W [Ci, Co·k²]` | the output gradient `dY` | `X · colsᵀ` | `W · cols` |
+//!
+//! with `dY`, `X` laid out `[channels, batch·positions]`, the matrices built
+//! in blocks of output rows. The forward pass is burn-flex's own, except for
+//! convolutions with few input channels (the first layer), where `W · cols`
+//! is faster. Anything this does not cover (groups, asymmetric padding, other
+//! dtypes, output padding) stays on burn's path; see [`super::conv`].
+
+use burn::backend::Autodiff;
+use burn::backend::Flex;
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, FloatTensor, ModuleOps};
+use burn::tensor::{Tensor, TensorData, TensorPrimitive};
+
+use std::ops::Range;
+
+use super::im2col::{Window, col2im_rows_add, im2col_rows};
+
+type FlexTensor = FloatTensor<Flex>;
+/// A tensor of `Autodiff<Flex>`: burn-flex's tensor and its graph node.
+pub type TrainTensor = FloatTensor<Autodiff<Flex>>;
+
+/// Which operation, with its options.
+#[derive(Clone, Debug)]
+pub enum ConvKind {
+    /// A convolution (weight `[out, in, kh, kw]`).
+    Conv(ConvOptions<2>),
+    /// A transposed convolution (weight `[in, out, kh, kw]`).
+    Transpose(ConvTransposeOptions<2>),
+}
+
+/// What the backward pass keeps: the op, its input and its weight.
+#[derive(Clone, Debug)]
+struct State {
+    kind: ConvKind,
+    x: FlexTensor,
+    weight: FlexTensor,
+}
+
+#[derive(Debug)]
+struct NoBias;
+#[derive(Debug)]
+struct WithBias;
+
+impl Backward<Flex, 2> for NoBias {
+    type State = State;
+
+    fn backward(self, ops: Ops<State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let dy = grads.consume::<Flex>(&ops.node);
+        let [x, w] = ops.parents.map(|p| p.map(|p| p.id));
+        backward(ops.state, dy, [x, w, None], grads);
+    }
+}
+
+impl Backward<Flex, 3> for WithBias {
+    type State = State;
+
+    fn backward(self, ops: Ops<State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let dy = grads.consume::<Flex>(&ops.node);
+        backward(ops.state, dy, ops.parents.map(|p| p.map(|p| p.id)), grads);
+    }
+}
+
+/// Runs `kind` forward on burn-flex, recording this module's backward pass.
+pub fn forward(
+    kind: ConvKind,
+    x: TrainTensor,
+    weight: TrainTensor,
+    bias: Option<TrainTensor>,
+) -> TrainTensor {
+    let run = |kind: &ConvKind, x: FlexTensor, w: FlexTensor, b: Option<FlexTensor>| {
+        if let Some(y) = fast_forward(kind, &x, &w, b.as_ref()) {
+            return y;
+        }
+        match kind {
+            ConvKind::Conv(o) => Flex::conv2d(x, w, b, o.clone()),
+            ConvKind::Transpose(o) => Flex::conv_transpose2d(x, w, b, o.clone()),
+        }
+    };
+    let state = |kind: ConvKind, x: &TrainTensor, w: &TrainTensor| State {
+        kind,
+        x: x.primitive.clone(),
+        weight: w.primitive.clone(),
+    };
+    match bias {
+        None => match NoBias
+            .prepare::<NoCheckpointing>([x.node.clone(), weight.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = run(&kind, x.primitive.clone(), weight.primitive.clone(), None);
+                prep.finish(state(kind, &x, &weight), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(run(&kind, x.primitive, weight.primitive, None))
+            }
+        },
+        Some(bias) => match WithBias
+            .prepare::<NoCheckpointing>([x.node.clone(), weight.node.clone(), bias.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = run(
+                    &kind,
+                    x.primitive.clone(),
+                    weight.primitive.clone(),
+                    Some(bias.primitive),
+                );
+                prep.finish(state(kind, &x, &weight), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(run(
+                &kind,
+                x.primitive,
+                weight.primitive,
+                Some(bias.primitive),
+            )),
+        },
+    }
+}
+
+/// The input and weight gradients (each only where a parent wants it).
+struct Grads {
+    x: Option<FlexTensor>,
+    weight: Option<FlexTensor>,
+}
+
+/// Registers the gradients of `dy` for the parents (input, weight, bias)
+/// that want one.
+fn backward(state: State, dy: FlexTensor, parents: [Option<NodeId>; 3], grads: &mut Gradients) {
+    let [px, pw, pb] = parents;
+    let want = [px.is_some(), pw.is_some()];
+    let bias = pb.is_some().then(|| {
+        let dy = tensor(dy.clone());
+        let [n, c, h, w] = dy.dims();
+        dy.reshape([n, c, h * w])
+            .sum_dim(2)
+            .sum_dim(0)
+            .reshape([c])
+            .into_primitive()
+            .tensor()
+    });
+    let g = fast_grads(&state, dy.clone(), want).unwrap_or_else(|| burn_grads(state, dy, want));
+    for (parent, grad) in [(px, g.x), (pw, g.weight), (pb, bias)] {
+        if let (Some(parent), Some(grad)) = (parent, grad) {
+            grads.register::<Flex>(parent, grad);
+        }
+    }
+}
+
+/// burn's own backward: the reference, and the path for what `fast_grads`
+/// does not cover.
+fn burn_grads(state: State, dy: FlexTensor, [x, w]: [bool; 2]) -> Grads {
+    let State {
+        kind,
+        x: xt,
+        weight,
+    } = state;
+    match kind {
+        ConvKind::Conv(o) => Grads {
+            x: x.then(|| {
+                Flex::conv2d_x_backward(xt.clone(), weight.clone(), dy.clone(), o.clone())
+            }),
+            weight: w.then(|| Flex::conv2d_weight_backward(xt, weight, dy, o)),
+        },
+        ConvKind::Transpose(o) => Grads {
+            x: x.then(|| Flex::conv_transpose2d_x_backward(weight.clone(), dy.clone(), o.clone())),
+            weight: w.then(|| Flex::conv_transpose2d_weight_backward(xt, weight, dy, o)),
+        },
+    }
+}
+
+fn tensor(t: FlexTensor) -> Tensor<Flex, 4> {
+    Tensor::from_primitive(TensorPrimitive::Float(t))
+}
+
+fn primitive(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+    Tensor::<Flex, 4>::from_data(TensorData::new(values, shape), &Default::default())
+        .into_primitive()
+        .tensor()
+}
+
+/// A tensor's values, row-major.
+fn host(t: &FlexTensor) -> Option<Vec<f32>> {
+    tensor(t.clone()).into_data().into_vec::<f32>().ok()
+}
+
+/// Values per block of a column matrix: large convolutions work block by
+/// block (16 MiB), never holding the whole matrix.
+#[cfg(not(test))]
+const BLOCK_VALUES: usize = 4 << 20;
+/// Tests run every shape in many small blocks.
+#[cfg(test)]
+const BLOCK_VALUES: usize = 300;
+
+/// `a · b` for `a` `[m, k]` and `b` `[k, n]`, either stored transposed
+/// (`[k, m]`, `[n, k]`) where its flag says so.
+fn matmul(
+    a: Vec<f32>,
+    a_transposed: bool,
+    b: Vec<f32>,
+    b_transposed: bool,
+    [m, k, n]: [usize; 3],
+) -> Option<Vec<f32>> {
+    let device = Default::default();
+    let operand = |v: Vec<f32>, [r, c]: [usize; 2], transposed: bool| match transposed {
+        false => Tensor::<Flex, 2>::from_data(TensorData::new(v, [r, c]), &device),
+        true => Tensor::<Flex, 2>::from_data(TensorData::new(v, [c, r]), &device).transpose(),
+    };
+    operand(a, [m, k], a_transposed)
+        .matmul(operand(b, [k, n], b_transposed))
+        .into_data()
+        .into_vec::<f32>()
+        .ok()
+}
+
+/// Columns `range` of the row-major `[rows, cols]` matrix `m`.
+fn columns(m: &[f32], cols: usize, range: Range<usize>) -> Vec<f32> {
+    m.chunks(cols.max(1))
+        .flat_map(|row| &row[range.clone()])
+        .copied()
+        .collect()
+}
+
+/// Writes `block` (`[rows, range.len()]`) into columns `range` of `m`.
+fn put_columns(m: &mut [f32], cols: usize, range: Range<usize>, block: &[f32]) {
+    let len = range.len().max(1);
+    for (row, src) in m.chunks_mut(cols.max(1)).zip(block.chunks(len)) {
+        row[range.clone()].copy_from_slice(src);
+    }
+}
+
+/// Calls `f(columns, block)` for consecutive blocks of `image`'s column matrix
+/// under `win` (whole output rows, about [`BLOCK_VALUES`] values each).
+fn column_blocks(
+    image: &[f32],
+    batch: usize,
+    win: &Window,
+    mut f: impl FnMut(Range<usize>, Vec<f32>) -> Option<()>,
+) -> Option<()> {
+    let [oh, ow] = win.out()?;
+    let per = (BLOCK_VALUES / (win.rows() * ow).max(1)).max(1);
+    let total = batch * oh;
+    let mut start = 0;
+    while start < total {
+        let end = (start + per).min(total);
+        f(
+            start * ow..end * ow,
+            im2col_rows(image, batch, win, start..end)?,
+        )?;
+        start = end;
+    }
+    Some(())
+}
+
+/// `acc += v`.
+fn accumulate(acc: &mut [f32], v: &[f32]) {
+    acc.iter_mut().zip(v).for_each(|(a, v)| *a += v);
+}
+
+/// `[a, b, inner]` → `[b, a, inner]`.
+fn swap_outer(v: &[f32], [a, b, inner]: [usize; 3]) -> Vec<f32> {
+    let mut out = vec![0.0; v.len()];
+    for i in 0..a {
+        for j in 0..b {
+            out[(j * a + i) * inner..][..inner].copy_from_slice(&v[(i * b + j) * inner..][..inner]);
+        }
+    }
+    out
+}
+
+/// `[a, b, kh, kw]` → `[b, a, kh, kw]` with each kernel turned 180°; its own
+/// inverse.
+fn flip_kernels(v: &[f32], [a, b, kh, kw]: [usize; 4]) -> Vec<f32> {
+    let mut out = vec![0.0; v.len()];
+    for i in 0..a {
+        for j in 0..b {
+            for y in 0..kh {
+                for x in 0..kw {
+                    out[((j * a + i) * kh + kh - 1 - y) * kw + kw - 1 - x] =
+                        v[((i * b + j) * kh + y) * kw + x];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `W [m, k] · cols(image)` over `win`, as `[m, positions]`: a convolution
+/// forward, or an up-convolution's input gradient.
+fn times_columns(
+    w: &[f32],
+    m: usize,
+    image: &[f32],
+    batch: usize,
+    win: &Window,
+) -> Option<Vec<f32>> {
+    let [oh, ow] = win.out()?;
+    let np = batch * oh * ow;
+    let mut out = vec![0.0; m * np];
+    column_blocks(image, batch, win, |range, cols| {
+        let block = matmul(w.to_vec(), false, cols, false, [m, win.rows(), range.len()])?;
+        put_columns(&mut out, np, range, &block);
+        Some(())
+    })?;
+    Some(out)
+}
+
+/// `A [m, positions] · cols(image)ᵀ` over `win`, as `[m, k]`: a weight
+/// gradient.
+fn times_columns_t(
+    a: &[f32],
+    m: usize,
+    image: &[f32],
+    batch: usize,
+    win: &Window,
+) -> Option<Vec<f32>> {
+    let [oh, ow] = win.out()?;
+    let np = batch * oh * ow;
+    let mut out = vec![0.0; m * win.rows()];
+    column_blocks(image, batch, win, |range, cols| {
+        let block = columns(a, np, range.clone());
+        accumulate(
+            &mut out,
+            &matmul(block, false, cols, true, [m, range.len(), win.rows()])?,
+        );
+        Some(())
+    })?;
+    Some(out)
+}
+
+/// `col2im(Wᵀ · A)` over `win` for `W [m, k]` and `A [m, positions]`, as
+/// `[batch, channels, h, w]`: a convolution's input gradient, or an
+/// up-convolution forward.
+fn columns_back(w: &[f32], m: usize, a: &[f32], batch: usize, win: &Window) -> Option<Vec<f32>> {
+    let [h, wd] = win.size;
+    let [oh, ow] = win.out()?;
+    let np = batch * oh * ow;
+    let per = (BLOCK_VALUES / (win.rows() * ow).max(1)).max(1);
+    let mut image = vec![0.0; batch * win.channels * h * wd];
+    let mut start = 0;
+    while start < batch * oh {
+        let end = (start + per).min(batch * oh);
+        let range = start * ow..end * ow;
+        let block = columns(a, np, range.clone());
+        let cols = matmul(w.to_vec(), true, block, false, [win.rows(), m, range.len()])?;
+        col2im_rows_add(&cols, batch, win, start..end, &mut image)?;
+        start = end;
+    }
+    Some(image)
+}
+
+/// Column-matrix rows up to which [`fast_forward`] beats burn-flex's kernel
+/// (`bench profile`: the first 3→16 conv, 27 rows, took 0.61 ms against
+/// 2.66; 16→32, 144 rows, 1.19 against 0.82).
+const FEW_ROWS: usize = 64;
+
+/// A convolution's forward pass as `W · cols(x)`, for convolutions with few
+/// input channels; `None` elsewhere (then burn-flex's kernel runs).
+fn fast_forward(
+    kind: &ConvKind,
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: Option<&FlexTensor>,
+) -> Option<FlexTensor> {
+    let [n, cx, h, w] = tensor(x.clone()).dims();
+    let [w0, w1, kh, kw] = tensor(weight.clone()).dims();
+    let bias = match bias {
+        Some(b) => Some(tensor(b.clone()).into_data().into_vec::<f32>().ok()?),
+        None => None,
+    };
+    let (x, weight) = (host(x)?, host(weight)?);
+    let add_bias = |y: &mut [f32], per: usize| {
+        if let Some(b) = &bias {
+            for (plane, v) in y.chunks_mut(per.max(1)).zip(b.iter().cycle()) {
+                plane.iter_mut().for_each(|y| *y += v);
+            }
+        }
+    };
+    match kind {
+        // burn-flex's own kernel is faster wherever the column matrix has
+        // many rows; few input channels (the first layer) are its slow case.
+        ConvKind::Conv(o) if o.groups == 1 && w1 == cx && cx * kh * kw <= FEW_ROWS => {
+            let win = Window {
+                channels: cx,
+                size: [h, w],
+                kernel: [kh, kw],
+                stride: o.stride,
+                padding: o.padding,
+                dilation: o.dilation,
+            };
+            let [oh, ow] = win.out()?;
+            let yp = times_columns(&weight, w0, &x, n, &win)?;
+            let mut y = swap_outer(&yp, [w0, n, oh * ow]);
+            add_bias(&mut y, oh * ow);
+            Some(primitive(y, [n, w0, oh, ow]))
+        }
+        _ => None,
+    }
+}
+
+/// The gradients from column matrices; `None` where the op is outside what
+/// this covers (then burn's path runs).
+fn fast_grads(state: &State, dy: FlexTensor, [want_x, want_w]: [bool; 2]) -> Option<Grads> {
+    let [n, cx, h, w] = tensor(state.x.clone()).dims();
+    let [_, cy, oh, ow] = tensor(dy.clone()).dims();
+    let [w0, w1, kh, kw] = tensor(state.weight.clone()).dims();
+    let (x, weight, dy) = (host(&state.x)?, host(&state.weight)?, host(&dy)?);
+    let (pin, pout) = (h * w, oh * ow);
+    let (dx, dw) = match &state.kind {
+        ConvKind::Conv(o) if o.groups == 1 && [w0, w1] == [cy, cx] => {
+            let win = Window {
+                channels: cx,
+                size: [h, w],
+                kernel: [kh, kw],
+                stride: o.stride,
+                padding: o.padding,
+                dilation: o.dilation,
+            };
+            if win.out()? != [oh, ow] {
+                return None;
+            }
+            // Stride 1: the gradients are an up-convolution's, from columns of
+            // dY under the flipped window; no scatter, and few rows when the
+            // output has fewer channels than the input (the heads' last conv).
+            let flipped = match [0, 1]
+                .map(|a| (o.dilation[a] * (win.kernel[a] - 1)).checked_sub(o.padding[a]))
+            {
+                [Some(py), Some(px)] if o.stride == [1, 1] && cy <= 2 * cx => Some(Window {
+                    channels: cy,
+                    size: [oh, ow],
+                    padding: [py, px],
+                    ..win
+                })
+                .filter(|f| f.out() == Some([h, w])),
+                _ => None,
+            };
+            match flipped {
+                Some(flipped) => {
+                    let dx = match want_x {
+                        true => {
+                            let wf = flip_kernels(&weight, [cy, cx, kh, kw]);
+                            let dxp = times_columns(&wf, cx, &dy, n, &flipped)?;
+                            Some(swap_outer(&dxp, [cx, n, pin]))
+                        }
+                        false => None,
+                    };
+                    let dw = match want_w {
+                        true => {
+                            let xp = swap_outer(&x, [n, cx, pin]);
+                            let dwf = times_columns_t(&xp, cx, &dy, n, &flipped)?;
+                            Some(flip_kernels(&dwf, [cx, cy, kh, kw]))
+                        }
+                        false => None,
+                    };
+                    (dx, dw)
+                }
+                None => {
+                    let dyp = swap_outer(&dy, [n, cy, pout]);
+                    let dw = match want_w {
+                        true => Some(times_columns_t(&dyp, cy, &x, n, &win)?),
+                        false => None,
+                    };
+                    let dx = match want_x {
+                        true => Some(columns_back(&weight, cy, &dyp, n, &win)?),
+                        false => None,
+                    };
+                    (dx, dw)
+                }
+            }
+        }
+        ConvKind::Transpose(o)
+            if o.groups == 1 && o.padding_out == [0, 0] && [w0, w1] == [cx, cy] =>
+        {
+            // Weight [Ci, Co, kh, kw]; columns of dY, whose windows land on x's pixels.
+            let win = Window {
+                channels: cy,
+                size: [oh, ow],
+                kernel: [kh, kw],
+                stride: o.stride,
+                padding: o.padding,
+                dilation: o.dilation,
+            };
+            if win.out()? != [h, w] {
+                return None;
+            }
+            let dx = match want_x {
+                true => {
+                    let dxp = times_columns(&weight, cx, &dy, n, &win)?;
+                    Some(swap_outer(&dxp, [cx, n, pin]))
+                }
+                false => None,
+            };
+            let dw = match want_w {
+                true => {
+                    let xp = swap_outer(&x, [n, cx, pin]);
+                    Some(times_columns_t(&xp, cx, &dy, n, &win)?)
+                }
+                false => None,
+            };
+            (dx, dw)
+        }
+        _ => return None,
+    };
+    Some(Grads {
+        x: dx.map(|v| primitive(v, [n, cx, h, w])),
+        weight: dw.map(|v| primitive(v, [w0, w1, kh, kw])),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    fn random(shape: [usize; 4]) -> FlexTensor {
+        Tensor::<Flex, 4>::random(shape, Distribution::Default, &Default::default())
+            .into_primitive()
+            .tensor()
+    }
+
+    fn max_rel(a: Option<FlexTensor>, b: Option<FlexTensor>) -> f32 {
+        let (Some(a), Some(b)) = (a, b) else {
+            return f32::INFINITY;
+        };
+        let (a, b) = (tensor(a), tensor(b));
+        let diff: f32 = (a - b.clone()).abs().max().into_scalar();
+        let scale: f32 = b.abs().max().into_scalar();
+        diff / scale.max(1e-30)
+    }
+
+    /// The column-matrix path is the one taken for the models' shapes (it
+    /// does not fall back), and it agrees with burn's.
+    #[test]
+    fn the_column_path_covers_the_models_shapes_and_agrees_with_burn() {
+        let cases = [
+            (
+                ConvKind::Conv(ConvOptions::new([2, 2], [1, 1], [1, 1], 1)),
+                [4, 3, 17, 16],
+                [8, 3, 3, 3],
+                [4, 8, 9, 8],
+            ),
+            // Stride 1, fewer output channels: the flipped-window path.
+            (
+                ConvKind::Conv(ConvOptions::new([1, 1], [1, 1], [1, 1], 1)),
+                [2, 16, 9, 7],
+                [3, 16, 3, 3],
+                [2, 3, 9, 7],
+            ),
+            // Stride 1, many more output channels: the col2im path.
+            (
+                ConvKind::Conv(ConvOptions::new([1, 1], [2, 2], [2, 2], 1)),
+                [2, 2, 9, 7],
+                [7, 2, 3, 3],
+                [2, 7, 9, 7],
+            ),
+            (
+                ConvKind::Transpose(ConvTransposeOptions::new([2, 2], [1, 1], [0, 0], [1, 1], 1)),
+                [4, 6, 5, 7],
+                [6, 5, 4, 4],
+                [4, 5, 10, 14],
+            ),
+        ];
+        for (kind, x, w, y) in cases {
+            let state = State {
+                kind,
+                x: random(x),
+                weight: random(w),
+            };
+            let dy = random(y);
+            let Some(fast) = fast_grads(&state, dy.clone(), [true, true]) else {
+                panic!("{:?} fell back to burn's path", state.kind);
+            };
+            let reference = burn_grads(state, dy, [true, true]);
+            assert!(max_rel(fast.x, reference.x) < 1e-5);
+            assert!(max_rel(fast.weight, reference.weight) < 1e-5);
+        }
+    }
+}
