@@ -7,6 +7,7 @@ mod common;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::Tensor;
 use std::path::Path;
+use std::sync::Mutex;
 use trainer::config::TrainConfig;
 use trainer::data::{train_batches, validation_samples};
 use trainer::model::BackboneKind;
@@ -33,6 +34,11 @@ fn config(steps: u64) -> TrainConfig {
     }
 }
 
+/// burn's seed is one per process (`Backend::seed`), and the tests of this
+/// file run on parallel threads: a run seeded here and initialised while
+/// another test draws would start from other weights. Runs take turns.
+static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 fn train(
     data: &Path,
     dir: &Path,
@@ -40,6 +46,9 @@ fn train(
     resume: bool,
     extra: &mut dyn ExtraObjective<B>,
 ) -> Result<RunSummary, RunError> {
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let val = validation_samples(data, c.val_percent, c.size, c.val_samples).expect("val");
     let run = Run {
         dir,

@@ -247,25 +247,31 @@ fn put_columns(m: &mut [f32], cols: usize, range: Range<usize>, block: &[f32]) {
     }
 }
 
+/// Consecutive blocks of output rows under `win` (row `n·oh + oy`), each
+/// with about [`BLOCK_VALUES`] values of column matrix.
+fn row_blocks(batch: usize, win: &Window) -> Option<impl Iterator<Item = Range<usize>>> {
+    let [oh, ow] = win.out()?;
+    let per = (BLOCK_VALUES / (win.rows() * ow).max(1)).max(1);
+    let total = batch * oh;
+    Some(
+        (0..total)
+            .step_by(per)
+            .map(move |start| start..(start + per).min(total)),
+    )
+}
+
 /// Calls `f(columns, block)` for consecutive blocks of `image`'s column matrix
-/// under `win` (whole output rows, about [`BLOCK_VALUES`] values each).
+/// under `win`.
 fn column_blocks(
     image: &[f32],
     batch: usize,
     win: &Window,
     mut f: impl FnMut(Range<usize>, Vec<f32>) -> Option<()>,
 ) -> Option<()> {
-    let [oh, ow] = win.out()?;
-    let per = (BLOCK_VALUES / (win.rows() * ow).max(1)).max(1);
-    let total = batch * oh;
-    let mut start = 0;
-    while start < total {
-        let end = (start + per).min(total);
-        f(
-            start * ow..end * ow,
-            im2col_rows(image, batch, win, start..end)?,
-        )?;
-        start = end;
+    let [_, ow] = win.out()?;
+    for rows in row_blocks(batch, win)? {
+        let cols = im2col_rows(image, batch, win, rows.clone())?;
+        f(rows.start * ow..rows.end * ow, cols)?;
     }
     Some(())
 }
@@ -353,16 +359,12 @@ fn columns_back(w: &[f32], m: usize, a: &[f32], batch: usize, win: &Window) -> O
     let [h, wd] = win.size;
     let [oh, ow] = win.out()?;
     let np = batch * oh * ow;
-    let per = (BLOCK_VALUES / (win.rows() * ow).max(1)).max(1);
     let mut image = vec![0.0; batch * win.channels * h * wd];
-    let mut start = 0;
-    while start < batch * oh {
-        let end = (start + per).min(batch * oh);
-        let range = start * ow..end * ow;
+    for rows in row_blocks(batch, win)? {
+        let range = rows.start * ow..rows.end * ow;
         let block = columns(a, np, range.clone());
         let cols = matmul(w.to_vec(), true, block, false, [win.rows(), m, range.len()])?;
-        col2im_rows_add(&cols, batch, win, start..end, &mut image)?;
-        start = end;
+        col2im_rows_add(&cols, batch, win, rows, &mut image)?;
     }
     Some(image)
 }
@@ -398,14 +400,7 @@ fn fast_forward(
         // burn-flex's own kernel is faster wherever the column matrix has
         // many rows; few input channels (the first layer) are its slow case.
         ConvKind::Conv(o) if o.groups == 1 && w1 == cx && cx * kh * kw <= FEW_ROWS => {
-            let win = Window {
-                channels: cx,
-                size: [h, w],
-                kernel: [kh, kw],
-                stride: o.stride,
-                padding: o.padding,
-                dilation: o.dilation,
-            };
+            let win = window(cx, [h, w], [kh, kw], [o.stride, o.padding, o.dilation]);
             let [oh, ow] = win.out()?;
             let yp = times_columns(&weight, w0, &x, n, &win)?;
             let mut y = swap_outer(&yp, [w0, n, oh * ow]);
@@ -416,69 +411,67 @@ fn fast_forward(
     }
 }
 
+/// A window over a `channels`-channel image of `size`, with `kernel` and
+/// `[stride, padding, dilation]`.
+fn window(
+    channels: usize,
+    size: [usize; 2],
+    kernel: [usize; 2],
+    [stride, padding, dilation]: [[usize; 2]; 3],
+) -> Window {
+    Window {
+        channels,
+        size,
+        kernel,
+        stride,
+        padding,
+        dilation,
+    }
+}
+
 /// The gradients from column matrices; `None` where the op is outside what
 /// this covers (then burn's path runs).
-fn fast_grads(state: &State, dy: FlexTensor, [want_x, want_w]: [bool; 2]) -> Option<Grads> {
+fn fast_grads(state: &State, dy: FlexTensor, want: [bool; 2]) -> Option<Grads> {
     let [n, cx, h, w] = tensor(state.x.clone()).dims();
     let [_, cy, oh, ow] = tensor(dy.clone()).dims();
     let [w0, w1, kh, kw] = tensor(state.weight.clone()).dims();
     let (x, weight, dy) = (host(&state.x)?, host(&state.weight)?, host(&dy)?);
-    let (pin, pout) = (h * w, oh * ow);
+    let kernel = [kh, kw];
     let (dx, dw) = match &state.kind {
         ConvKind::Conv(o) if o.groups == 1 && [w0, w1] == [cy, cx] => {
-            let win = Window {
-                channels: cx,
-                size: [h, w],
-                kernel: [kh, kw],
-                stride: o.stride,
-                padding: o.padding,
-                dilation: o.dilation,
-            };
+            let win = window(cx, [h, w], kernel, [o.stride, o.padding, o.dilation]);
             if win.out()? != [oh, ow] {
                 return None;
             }
             // Stride 1: the gradients are an up-convolution's, from columns of
             // dY under the flipped window; no scatter, and few rows when the
             // output has fewer channels than the input (the heads' last conv).
-            let flipped = match [0, 1]
-                .map(|a| (o.dilation[a] * (win.kernel[a] - 1)).checked_sub(o.padding[a]))
-            {
-                [Some(py), Some(px)] if o.stride == [1, 1] && cy <= 2 * cx => Some(Window {
-                    channels: cy,
-                    size: [oh, ow],
-                    padding: [py, px],
-                    ..win
-                })
+            let flip_padding =
+                [0, 1].map(|a| (o.dilation[a] * (kernel[a] - 1)).checked_sub(o.padding[a]));
+            let flipped = match flip_padding {
+                [Some(py), Some(px)] if o.stride == [1, 1] && cy <= 2 * cx => Some(window(
+                    cy,
+                    [oh, ow],
+                    kernel,
+                    [o.stride, [py, px], o.dilation],
+                ))
                 .filter(|f| f.out() == Some([h, w])),
                 _ => None,
             };
             match flipped {
                 Some(flipped) => {
-                    let dx = match want_x {
-                        true => {
-                            let wf = flip_kernels(&weight, [cy, cx, kh, kw]);
-                            let dxp = times_columns(&wf, cx, &dy, n, &flipped)?;
-                            Some(swap_outer(&dxp, [cx, n, pin]))
-                        }
-                        false => None,
-                    };
-                    let dw = match want_w {
-                        true => {
-                            let xp = swap_outer(&x, [n, cx, pin]);
-                            let dwf = times_columns_t(&xp, cx, &dy, n, &flipped)?;
-                            Some(flip_kernels(&dwf, [cx, cy, kh, kw]))
-                        }
-                        false => None,
-                    };
-                    (dx, dw)
+                    let wf = flip_kernels(&weight, [cy, cx, kh, kw]);
+                    let shape = [n, cx, h * w];
+                    let (dx, dwf) = from_output_columns(&wf, &x, &dy, shape, &flipped, want)?;
+                    (dx, dwf.map(|g| flip_kernels(&g, [cx, cy, kh, kw])))
                 }
                 None => {
-                    let dyp = swap_outer(&dy, [n, cy, pout]);
-                    let dw = match want_w {
+                    let dyp = swap_outer(&dy, [n, cy, oh * ow]);
+                    let dw = match want[1] {
                         true => Some(times_columns_t(&dyp, cy, &x, n, &win)?),
                         false => None,
                     };
-                    let dx = match want_x {
+                    let dx = match want[0] {
                         true => Some(columns_back(&weight, cy, &dyp, n, &win)?),
                         false => None,
                     };
@@ -489,33 +482,12 @@ fn fast_grads(state: &State, dy: FlexTensor, [want_x, want_w]: [bool; 2]) -> Opt
         ConvKind::Transpose(o)
             if o.groups == 1 && o.padding_out == [0, 0] && [w0, w1] == [cx, cy] =>
         {
-            // Weight [Ci, Co, kh, kw]; columns of dY, whose windows land on x's pixels.
-            let win = Window {
-                channels: cy,
-                size: [oh, ow],
-                kernel: [kh, kw],
-                stride: o.stride,
-                padding: o.padding,
-                dilation: o.dilation,
-            };
+            // Columns of dY, whose windows land on x's pixels.
+            let win = window(cy, [oh, ow], kernel, [o.stride, o.padding, o.dilation]);
             if win.out()? != [h, w] {
                 return None;
             }
-            let dx = match want_x {
-                true => {
-                    let dxp = times_columns(&weight, cx, &dy, n, &win)?;
-                    Some(swap_outer(&dxp, [cx, n, pin]))
-                }
-                false => None,
-            };
-            let dw = match want_w {
-                true => {
-                    let xp = swap_outer(&x, [n, cx, pin]);
-                    Some(times_columns_t(&xp, cx, &dy, n, &win)?)
-                }
-                false => None,
-            };
-            (dx, dw)
+            from_output_columns(&weight, &x, &dy, [n, cx, h * w], &win, want)?
         }
         _ => return None,
     };
@@ -523,6 +495,37 @@ fn fast_grads(state: &State, dy: FlexTensor, [want_x, want_w]: [bool; 2]) -> Opt
         x: dx.map(|v| primitive(v, [n, cx, h, w])),
         weight: dw.map(|v| primitive(v, [w0, w1, kh, kw])),
     })
+}
+
+/// Input and weight gradients on the host, each where wanted.
+type HostGrads = (Option<Vec<f32>>, Option<Vec<f32>>);
+
+/// The gradients of `y = col2im(Wᵀ · X)` (an up-convolution, `W [cx, K]`)
+/// from the columns of `dy` under `win`: `dX = W · cols`, `dW = X · colsᵀ`;
+/// each only where `want` says.
+fn from_output_columns(
+    weight: &[f32],
+    x: &[f32],
+    dy: &[f32],
+    [n, cx, positions]: [usize; 3],
+    win: &Window,
+    [want_x, want_w]: [bool; 2],
+) -> Option<HostGrads> {
+    let dx = match want_x {
+        true => {
+            let dxp = times_columns(weight, cx, dy, n, win)?;
+            Some(swap_outer(&dxp, [cx, n, positions]))
+        }
+        false => None,
+    };
+    let dw = match want_w {
+        true => {
+            let xp = swap_outer(x, [n, cx, positions]);
+            Some(times_columns_t(&xp, cx, dy, n, win)?)
+        }
+        false => None,
+    };
+    Some((dx, dw))
 }
 
 #[cfg(test)]
