@@ -187,6 +187,8 @@ mod tests {
         // (in, out, kernel, stride, padding, dilation, bias, input size)
         let shapes = [
             (3, 16, 3, 2, 1, 1, false, 32),
+            // Few input channels with a bias: the column forward adds it.
+            (2, 5, 3, 1, 1, 1, true, 9),
             (16, 32, 3, 1, 1, 1, false, 15),
             (64, 1, 3, 1, 1, 1, true, 16),
             (128, 64, 1, 1, 0, 1, true, 4),

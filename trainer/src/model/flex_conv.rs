@@ -384,31 +384,25 @@ fn fast_forward(
 ) -> Option<FlexTensor> {
     let [n, cx, h, w] = tensor(x.clone()).dims();
     let [w0, w1, kh, kw] = tensor(weight.clone()).dims();
-    let bias = match bias {
-        Some(b) => Some(tensor(b.clone()).into_data().into_vec::<f32>().ok()?),
-        None => None,
-    };
-    let (x, weight) = (host(x)?, host(weight)?);
-    let add_bias = |y: &mut [f32], per: usize| {
-        if let Some(b) = &bias {
-            for (plane, v) in y.chunks_mut(per.max(1)).zip(b.iter().cycle()) {
-                plane.iter_mut().for_each(|y| *y += v);
-            }
-        }
-    };
-    match kind {
+    let (mut y, [c, oh, ow]) = match kind {
         // burn-flex's own kernel is faster wherever the column matrix has
         // many rows; few input channels (the first layer) are its slow case.
         ConvKind::Conv(o) if o.groups == 1 && w1 == cx && cx * kh * kw <= FEW_ROWS => {
             let win = window(cx, [h, w], [kh, kw], [o.stride, o.padding, o.dilation]);
             let [oh, ow] = win.out()?;
-            let yp = times_columns(&weight, w0, &x, n, &win)?;
-            let mut y = swap_outer(&yp, [w0, n, oh * ow]);
-            add_bias(&mut y, oh * ow);
-            Some(primitive(y, [n, w0, oh, ow]))
+            let yp = times_columns(&host(weight)?, w0, &host(x)?, n, &win)?;
+            (swap_outer(&yp, [w0, n, oh * ow]), [w0, oh, ow])
         }
-        _ => None,
+        _ => return None,
+    };
+    if let Some(b) = bias {
+        let b = Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(b.clone()));
+        let b = b.into_data().into_vec::<f32>().ok()?;
+        for (plane, v) in y.chunks_mut((oh * ow).max(1)).zip(b.iter().cycle()) {
+            plane.iter_mut().for_each(|y| *y += v);
+        }
     }
+    Some(primitive(y, [n, c, oh, ow]))
 }
 
 /// A window over a `channels`-channel image of `size`, with `kernel` and
