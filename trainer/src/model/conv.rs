@@ -1,8 +1,9 @@
 //! The models' convolutions: burn's [`Conv2d`] and [`ConvTranspose2d`]
 //! modules (weights, records and initialisation unchanged), run forward here so
 //! that CPU training (`Autodiff<Flex>`) takes the faster backward pass of
-//! [`super::flex_conv`]. Every other backend, and any shape that pass does
-//! not cover, runs the module's own `forward`.
+//! [`super::flex_conv`], which falls back to burn's ops for what it does not
+//! cover. Every other backend, and asymmetric padding, run the module's own
+//! `forward`.
 
 use std::any::{Any, TypeId};
 
@@ -27,10 +28,12 @@ pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
         }
         _ => return conv.forward(x),
     };
-    if conv.groups != 1 {
-        return conv.forward(x);
-    }
-    let kind = ConvKind::Conv(ConvOptions::new(conv.stride, padding, conv.dilation, 1));
+    let kind = ConvKind::Conv(ConvOptions::new(
+        conv.stride,
+        padding,
+        conv.dilation,
+        conv.groups,
+    ));
     match on_cpu_train(
         x,
         conv.weight.val(),

@@ -388,7 +388,7 @@ fn fast_forward(
         // burn-flex's own kernel is faster wherever the column matrix has
         // many rows; few input channels (the first layer) are its slow case.
         ConvKind::Conv(o) if o.groups == 1 && w1 == cx && cx * kh * kw <= FEW_ROWS => {
-            let win = window(cx, [h, w], [kh, kw], [o.stride, o.padding, o.dilation]);
+            let win = Window::new(cx, [h, w], [kh, kw], [o.stride, o.padding, o.dilation]);
             let [oh, ow] = win.out()?;
             let yp = times_columns(&host(weight)?, w0, &host(x)?, n, &win)?;
             (swap_outer(&yp, [w0, n, oh * ow]), [w0, oh, ow])
@@ -405,53 +405,35 @@ fn fast_forward(
     Some(primitive(y, [n, c, oh, ow]))
 }
 
-/// A window over a `channels`-channel image of `size`, with `kernel` and
-/// `[stride, padding, dilation]`.
-fn window(
-    channels: usize,
-    size: [usize; 2],
-    kernel: [usize; 2],
-    [stride, padding, dilation]: [[usize; 2]; 3],
-) -> Window {
-    Window {
-        channels,
-        size,
-        kernel,
-        stride,
-        padding,
-        dilation,
-    }
-}
-
 /// The gradients from column matrices; `None` where the op is outside what
 /// this covers (then burn's path runs).
 fn fast_grads(state: &State, dy: FlexTensor, want: [bool; 2]) -> Option<Grads> {
     let [n, cx, h, w] = tensor(state.x.clone()).dims();
     let [_, cy, oh, ow] = tensor(dy.clone()).dims();
     let [w0, w1, kh, kw] = tensor(state.weight.clone()).dims();
-    let (x, weight, dy) = (host(&state.x)?, host(&state.weight)?, host(&dy)?);
+    // Copied to the host only once the op is known to be covered.
+    let values = || Some((host(&state.x)?, host(&state.weight)?, host(&dy)?));
     let kernel = [kh, kw];
     let (dx, dw) = match &state.kind {
         ConvKind::Conv(o) if o.groups == 1 && [w0, w1] == [cy, cx] => {
-            let win = window(cx, [h, w], kernel, [o.stride, o.padding, o.dilation]);
+            let win = Window::new(cx, [h, w], kernel, [o.stride, o.padding, o.dilation]);
             if win.out()? != [oh, ow] {
                 return None;
             }
+            let (x, weight, dy) = values()?;
             // Stride 1: the gradients are an up-convolution's, from columns of
             // dY under the flipped window; no scatter, and few rows when the
             // output has fewer channels than the input (the heads' last conv).
             let flip_padding =
                 [0, 1].map(|a| (o.dilation[a] * (kernel[a] - 1)).checked_sub(o.padding[a]));
-            let flipped = match flip_padding {
-                [Some(py), Some(px)] if o.stride == [1, 1] && cy <= 2 * cx => Some(window(
-                    cy,
-                    [oh, ow],
-                    kernel,
-                    [o.stride, [py, px], o.dilation],
-                ))
-                .filter(|f| f.out() == Some([h, w])),
-                _ => None,
-            };
+            let flipped =
+                match flip_padding {
+                    [Some(py), Some(px)] if o.stride == [1, 1] && cy <= 2 * cx => Some(
+                        Window::new(cy, [oh, ow], kernel, [o.stride, [py, px], o.dilation]),
+                    )
+                    .filter(|f| f.out() == Some([h, w])),
+                    _ => None,
+                };
             match flipped {
                 Some(flipped) => {
                     let wf = flip_kernels(&weight, [cy, cx, kh, kw]);
@@ -477,10 +459,11 @@ fn fast_grads(state: &State, dy: FlexTensor, want: [bool; 2]) -> Option<Grads> {
             if o.groups == 1 && o.padding_out == [0, 0] && [w0, w1] == [cx, cy] =>
         {
             // Columns of dY, whose windows land on x's pixels.
-            let win = window(cy, [oh, ow], kernel, [o.stride, o.padding, o.dilation]);
+            let win = Window::new(cy, [oh, ow], kernel, [o.stride, o.padding, o.dilation]);
             if win.out()? != [h, w] {
                 return None;
             }
+            let (x, weight, dy) = values()?;
             from_output_columns(&weight, &x, &dy, [n, cx, h * w], &win, want)?
         }
         _ => return None,

@@ -27,6 +27,24 @@ pub struct Window {
 }
 
 impl Window {
+    /// A window over a `channels`-channel image of `size`, with `kernel` and
+    /// `[stride, padding, dilation]`.
+    pub fn new(
+        channels: usize,
+        size: [usize; 2],
+        kernel: [usize; 2],
+        [stride, padding, dilation]: [[usize; 2]; 3],
+    ) -> Self {
+        Window {
+            channels,
+            size,
+            kernel,
+            stride,
+            padding,
+            dilation,
+        }
+    }
+
     /// Output positions per axis, or `None` where the kernel does not fit or a
     /// stride or dilation is 0.
     pub fn out(&self) -> Option<[usize; 2]> {
@@ -76,36 +94,22 @@ pub fn im2col_rows(
     win: &Window,
     rows: Range<usize>,
 ) -> Option<Vec<f32>> {
-    let [h, w] = win.size;
     let [oh, ow] = win.out()?;
-    if image.len() != batch * win.channels * h * w || rows.end > batch * oh {
+    if image.len() != win.image_len(batch) || rows.end > batch * oh {
         return None;
     }
-    let len = rows.len() * ow;
-    let mut cols = vec![0.0f32; win.rows() * len];
-    for (k, dst_row) in cols.chunks_mut(len.max(1)).enumerate().take(win.rows()) {
-        let Some(tap) = win.tap(k, oh, ow) else {
-            continue;
-        };
-        for (i, r) in rows.clone().enumerate() {
-            let (n, oy) = (r / oh, r % oh);
-            if oy < tap.ylo || oy >= tap.yhi {
-                continue;
-            }
-            let iy = oy * win.stride[0] + tap.y - win.padding[0];
-            let src = &image[((n * win.channels + tap.c) * h + iy) * w..][..w];
-            let dst = &mut dst_row[i * ow + tap.xlo..i * ow + tap.xhi];
-            let first = tap.xlo * win.stride[1] + tap.x - win.padding[1];
-            match win.stride[1] {
-                1 => dst.copy_from_slice(&src[first..first + dst.len()]),
-                s => {
-                    for (d, v) in dst.iter_mut().zip(src[first..].iter().step_by(s)) {
-                        *d = *v;
-                    }
+    let mut cols = vec![0.0f32; win.rows() * rows.len() * ow];
+    win.runs(rows, |run| {
+        let dst = &mut cols[run.column..][..run.count];
+        match win.stride[1] {
+            1 => dst.copy_from_slice(&image[run.pixel..][..run.count]),
+            s => {
+                for (d, v) in dst.iter_mut().zip(image[run.pixel..].iter().step_by(s)) {
+                    *d = *v;
                 }
             }
         }
-    }
+    });
     Some(cols)
 }
 
@@ -130,64 +134,71 @@ pub fn col2im_rows_add(
     rows: Range<usize>,
     image: &mut [f32],
 ) -> Option<()> {
-    let [h, w] = win.size;
     let [oh, ow] = win.out()?;
-    let len = rows.len() * ow;
-    if cols.len() != win.rows() * len
-        || image.len() != batch * win.channels * h * w
+    if cols.len() != win.rows() * rows.len() * ow
+        || image.len() != win.image_len(batch)
         || rows.end > batch * oh
     {
         return None;
     }
-    for (k, src_row) in cols.chunks(len.max(1)).enumerate().take(win.rows()) {
-        let Some(tap) = win.tap(k, oh, ow) else {
-            continue;
-        };
-        for (i, r) in rows.clone().enumerate() {
-            let (n, oy) = (r / oh, r % oh);
-            if oy < tap.ylo || oy >= tap.yhi {
-                continue;
-            }
-            let iy = oy * win.stride[0] + tap.y - win.padding[0];
-            let dst = &mut image[((n * win.channels + tap.c) * h + iy) * w..][..w];
-            let src = &src_row[i * ow + tap.xlo..i * ow + tap.xhi];
-            let first = tap.xlo * win.stride[1] + tap.x - win.padding[1];
-            for (d, v) in dst[first..].iter_mut().step_by(win.stride[1]).zip(src) {
-                *d += *v;
-            }
+    win.runs(rows, |run| {
+        let src = &cols[run.column..][..run.count];
+        for (d, v) in image[run.pixel..]
+            .iter_mut()
+            .step_by(win.stride[1])
+            .zip(src)
+        {
+            *d += *v;
         }
-    }
+    });
     Some(())
 }
 
-/// One row of the column matrix: channel, kernel offsets (dilated) and the
-/// output rows and columns where the tap lands inside the image.
-struct Tap {
-    c: usize,
-    y: usize,
-    x: usize,
-    ylo: usize,
-    yhi: usize,
-    xlo: usize,
-    xhi: usize,
+/// Consecutive entries of one column-matrix row that read pixels of one
+/// image row: `count` entries from `column` (an index into the block), and
+/// their pixels from `pixel` (an index into the image), `stride[1]` apart.
+struct Run {
+    column: usize,
+    pixel: usize,
+    count: usize,
 }
 
 impl Window {
-    /// Row `k` of the column matrix, or `None` where it lands on no pixel.
-    fn tap(&self, k: usize, oh: usize, ow: usize) -> Option<Tap> {
-        let [kh, kw] = self.kernel;
-        let (c, ky, kx) = (k / (kh * kw), k / kw % kh, k % kw);
-        let (ylo, yhi) = self.valid(0, ky, oh);
-        let (xlo, xhi) = self.valid(1, kx, ow);
-        (ylo < yhi && xlo < xhi).then_some(Tap {
-            c,
-            y: ky * self.dilation[0],
-            x: kx * self.dilation[1],
-            ylo,
-            yhi,
-            xlo,
-            xhi,
-        })
+    /// Values of a `[batch, channels, h, w]` image.
+    fn image_len(&self, batch: usize) -> usize {
+        batch * self.channels * self.size[0] * self.size[1]
+    }
+
+    /// Calls `f` for every [`Run`] of the block of output rows `rows`: the one
+    /// walk over the image that `im2col_rows` and `col2im_rows_add` share, so
+    /// they stay each other's adjoint. Output rows must lie in the batch.
+    fn runs(&self, rows: Range<usize>, mut f: impl FnMut(Run)) {
+        let ([kh, kw], [h, w]) = (self.kernel, self.size);
+        let Some([oh, ow]) = self.out() else {
+            return;
+        };
+        let len = rows.len() * ow;
+        for k in 0..self.rows() {
+            let (c, ky, kx) = (k / (kh * kw), k / kw % kh, k % kw);
+            let (ylo, yhi) = self.valid(0, ky, oh);
+            let (xlo, xhi) = self.valid(1, kx, ow);
+            if ylo == yhi || xlo == xhi {
+                continue;
+            }
+            for (i, r) in rows.clone().enumerate() {
+                let (n, oy) = (r / oh, r % oh);
+                if oy < ylo || oy >= yhi {
+                    continue;
+                }
+                let iy = oy * self.stride[0] + ky * self.dilation[0] - self.padding[0];
+                let ix = xlo * self.stride[1] + kx * self.dilation[1] - self.padding[1];
+                f(Run {
+                    column: k * len + i * ow + xlo,
+                    pixel: ((n * self.channels + c) * h + iy) * w + ix,
+                    count: xhi - xlo,
+                });
+            }
+        }
     }
 }
 
