@@ -381,8 +381,30 @@ fn views_rendered_together_equal_views_rendered_one_by_one() {
     for (a, b) in one.iter().zip(&many) {
         assert!(a.rgb == b.rgb, "{}: RGB-only frame differs", a.meta.key);
     }
+    let rgb_only = one;
     let one = with(1, true);
     assert_eq!(one.len(), 9);
+    // The labelled pass shades like the plain one: the sRGB encoding (the
+    // target's in hardware, ours in the shader) may round a value differently.
+    for (a, b) in rgb_only.iter().zip(&one) {
+        let diffs: Vec<u8> = a
+            .rgb
+            .iter()
+            .zip(&b.rgb)
+            .map(|(x, y)| x.abs_diff(*y))
+            .collect();
+        let max = diffs.iter().copied().max().unwrap_or(0);
+        let off = diffs.iter().filter(|d| **d > 0).count() as f64 / diffs.len() as f64;
+        eprintln!(
+            "{}: labelled vs RGB-only: max {max}, {:.4} of values differ",
+            a.meta.key, off
+        );
+        assert!(
+            max <= 1 && off < 0.15,
+            "{}: labelled RGB differs from RGB only: max {max}, {off:.4} of values",
+            a.meta.key
+        );
+    }
     for k in [2, 4] {
         let many = with(k, true);
         assert_eq!(many.len(), one.len());

@@ -1,6 +1,7 @@
 //! The headless Bevy renderer (cargo feature `render`).
 //!
-//! One plugin per concern: [`label`] (the label material), [`readback`] (the
+//! One plugin per concern: [`label`] (the material that draws the image and
+//! every label in one pass), [`readback`] (the
 //! render-world GPU→CPU copy, tagged per frame), [`driver`] (the main-world
 //! frame driver), [`scene`] (spec → entities with shared assets) and [`app`].
 //! [`render`] runs the app on its own thread, which renders a pass of up to
@@ -59,7 +60,7 @@ pub enum RenderError {
     Crashed(String),
 }
 
-/// Most camera pairs one app update may render.
+/// Most cameras (views) one app update may render.
 pub const MAX_VIEWS_PER_PASS: u32 = scenes::MAX_VIEWS_PER_PASS;
 
 /// How to render.
@@ -69,14 +70,15 @@ pub struct RenderSettings {
     pub width: u32,
     /// Image height, pixels.
     pub height: u32,
-    /// Render the label pass (depth, normal, instance, contour); false for RGB only.
+    /// Render the labels (depth, normal, instance, contour) with the image, in
+    /// the same pass; false for RGB only.
     pub labels: bool,
     /// Side of the shadow maps, texels.
     pub shadow_map_size: u32,
     /// Relative depth jump that marks a contour.
     pub contour_depth_threshold: f32,
-    /// Frames of one scene rendered per app update, each by its own camera
-    /// pair; shadow maps and the per-update overhead are shared among them.
+    /// Frames of one scene rendered per app update, each by its own camera;
+    /// shadow maps and the per-update overhead are shared among them.
     pub views_per_pass: u32,
     /// Shading of the RGB images.
     pub profile: ShadingProfile,

@@ -1,7 +1,6 @@
 //! The headless Bevy app: plugins, render targets and cameras.
 
 use bevy::app::{PanicHandlerPlugin, ScheduleRunnerPlugin, TerminalCtrlCHandlerPlugin};
-use bevy::camera::visibility::RenderLayers;
 use bevy::camera::{RenderTarget, ShadowLodOrigin};
 use bevy::core_pipeline::tonemapping::{DebandDither, Tonemapping};
 use bevy::light::{DirectionalLightShadowMap, PointLightShadowMap};
@@ -12,10 +11,10 @@ use bevy::window::ExitCondition;
 use std::time::Duration;
 
 use super::RenderSettings;
-use super::driver::{Driver, LabelCamera, RgbCamera, ViewSlot, drive};
+use super::driver::{Driver, ViewCamera, ViewSlot, drive};
 use super::label::LabelPlugin;
-use super::readback::{PairTargets, ReadbackPlugin, ReadbackTargets};
-use super::scene::{LABEL_LAYER, SceneAssets};
+use super::readback::{ReadbackPlugin, ReadbackTargets};
+use super::scene::SceneAssets;
 use scenes::ShadingProfile;
 
 /// Size and options the startup system needs.
@@ -71,66 +70,50 @@ fn target(images: &mut Assets<Image>, w: u32, h: u32, format: TextureFormat) -> 
     images.add(image)
 }
 
-/// Spawns one camera pair (RGB, and label when labels are on) per view of a
-/// pass, each with its own targets. Pair 0 is active from the start (warm-up);
-/// the driver activates the others when a pass has frames for them.
+/// Spawns one camera per view of a pass, each with its own target: RGBA8 sRGB
+/// for RGB only, otherwise `Rgba32Float` holding the image and every label
+/// (`label.wgsl`). Camera 0 is active from the start (warm-up); the driver
+/// activates the others when a pass has frames for them.
 fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<TargetSpec>) {
     let (w, h) = (spec.width, spec.height);
-    // The fast profile skips tone mapping and dithering (one full-screen pass).
+    // The fast profile skips tone mapping and dithering.
     let (tonemapping, dither) = match spec.profile {
         ShadingProfile::Full => (Tonemapping::AcesFitted, DebandDither::Enabled),
         ShadingProfile::Fast => (Tonemapping::None, DebandDither::Disabled),
     };
-    let mut pairs = Vec::with_capacity(spec.views_per_pass);
+    // Labelled targets clear to zero: no surface, black.
+    let (format, clear) = if spec.labels {
+        (TextureFormat::Rgba32Float, Color::NONE)
+    } else {
+        (TextureFormat::Rgba8UnormSrgb, Color::BLACK)
+    };
+    let mut views = Vec::with_capacity(spec.views_per_pass);
     for i in 0..spec.views_per_pass {
-        let slot = ViewSlot(i);
-        // Label cameras first, then the RGB cameras.
-        let order = (spec.views_per_pass + i) as isize;
-        let rgb = target(&mut images, w, h, TextureFormat::Rgba8UnormSrgb);
+        let image = target(&mut images, w, h, format);
         let mut camera = commands.spawn((
             Camera3d::default(),
             Camera {
-                order,
+                order: i as isize,
                 is_active: i == 0,
-                clear_color: ClearColorConfig::Custom(Color::BLACK),
+                clear_color: ClearColorConfig::Custom(clear),
                 ..default()
             },
-            RenderTarget::Image(rgb.clone().into()),
+            RenderTarget::Image(image.clone().into()),
             tonemapping,
             dither,
             Msaa::Off,
-            RgbCamera,
-            slot,
+            ViewCamera,
+            ViewSlot(i),
             Transform::default(),
         ));
         if i == 0 {
             camera.insert(ShadowLodOrigin);
         }
-        let label = spec.labels.then(|| {
-            let label = target(&mut images, w, h, TextureFormat::Rgba32Float);
-            commands.spawn((
-                Camera3d::default(),
-                Camera {
-                    order: i as isize,
-                    is_active: i == 0,
-                    clear_color: ClearColorConfig::Custom(Color::NONE),
-                    ..default()
-                },
-                RenderTarget::Image(label.clone().into()),
-                Tonemapping::None,
-                DebandDither::Disabled,
-                Msaa::Off,
-                RenderLayers::layer(LABEL_LAYER),
-                LabelCamera,
-                slot,
-                Transform::default(),
-            ));
-            label
-        });
-        pairs.push(PairTargets { rgb, label });
+        views.push(image);
     }
     commands.insert_resource(ReadbackTargets {
-        pairs,
+        views,
+        labels: spec.labels,
         width: w,
         height: h,
     });

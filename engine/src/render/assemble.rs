@@ -12,15 +12,40 @@ use std::sync::Arc;
 /// a frame whose pipelines were not ready yet shows large empty areas.
 pub const MAX_EMPTY_FRACTION: f64 = 0.001;
 
-/// Whether a label frame shows a fully drawn scene.
-pub fn label_complete(label: &[f32]) -> bool {
-    let pixels = label.len() / 4;
-    let empty = label.chunks_exact(4).filter(|p| p[3] < 0.5).count();
+/// A frame's pixels as read back from its target.
+#[derive(Clone, PartialEq)]
+pub enum Pixels {
+    /// RGBA8 sRGB, 4 bytes per pixel (RGB only).
+    Rgba8(Vec<u8>),
+    /// `label.wgsl`'s packed pixels, 4 floats per pixel: image and labels.
+    Labelled(Vec<f32>),
+}
+
+impl Pixels {
+    /// Whether the frame shows a fully drawn scene (always true for RGB only,
+    /// which carries no instance ids to tell).
+    pub fn complete(&self) -> bool {
+        match self {
+            Pixels::Rgba8(_) => true,
+            Pixels::Labelled(p) => labelled_complete(p),
+        }
+    }
+}
+
+/// Whether packed pixels show a fully drawn scene.
+fn labelled_complete(packed: &[f32]) -> bool {
+    let pixels = packed.len() / 4;
+    let empty = packed
+        .chunks_exact(4)
+        .filter(|p| instance_and_low_bits(p[2]).0 == 0)
+        .count();
     (empty as f64) <= MAX_EMPTY_FRACTION * pixels as f64
 }
 
-/// Decoded label pixels: planar depth (m), OpenCV-frame normal, instance id.
-pub struct Labels {
+/// Image and labels decoded from packed pixels.
+pub struct Decoded {
+    /// RGB8 sRGB, 3 per pixel.
+    pub rgb: Vec<u8>,
     /// Planar depth, metres; 0 = none.
     pub depth_m: Vec<f32>,
     /// Unit normal, OpenCV camera frame, 3 per pixel; 0 = none.
@@ -29,30 +54,60 @@ pub struct Labels {
     pub instance: Vec<u16>,
 }
 
-/// Decodes `label.wgsl`'s output (Bevy view frame) into the OpenCV camera frame.
-pub fn decode_labels(label: &[f32]) -> Labels {
-    let n = label.len() / 4;
-    let mut out = Labels {
+/// A packed channel's integer (every packed value is an exact integer < 2^24).
+fn packed_int(v: f32) -> u32 {
+    v.round().clamp(0.0, 16_777_215.0) as u32
+}
+
+/// Instance id and the normal's low bits of the `b` channel.
+fn instance_and_low_bits(b: f32) -> (u16, u32) {
+    let b = packed_int(b);
+    ((b >> 8) as u16, b & 0xFF)
+}
+
+/// The unit vector of octahedral coordinates `(x, y)` in `[-1, 1]²`.
+fn from_octahedral(x: f32, y: f32) -> [f32; 3] {
+    let z = 1.0 - x.abs() - y.abs();
+    let sign = |v: f32| if v >= 0.0 { 1.0 } else { -1.0 };
+    let (x, y) = if z < 0.0 {
+        ((1.0 - y.abs()) * sign(x), (1.0 - x.abs()) * sign(y))
+    } else {
+        (x, y)
+    };
+    let len = (x * x + y * y + z * z).sqrt().max(f32::MIN_POSITIVE);
+    [x / len, y / len, z / len]
+}
+
+/// Decodes `label.wgsl`'s packed pixels; normals go from Bevy's view frame
+/// into the OpenCV camera frame.
+pub fn decode_labelled(packed: &[f32]) -> Decoded {
+    let n = packed.len() / 4;
+    let mut out = Decoded {
+        rgb: vec![0; 3 * n],
         depth_m: vec![0.0; n],
         normal_camera: vec![0.0; 3 * n],
         instance: vec![0; n],
     };
-    for (i, p) in label.chunks_exact(4).enumerate() {
-        let packed = p[3];
-        if packed < 0.5 {
+    for (i, p) in packed.chunks_exact(4).enumerate() {
+        let rgb = packed_int(p[3]);
+        out.rgb[3 * i..3 * i + 3].copy_from_slice(&[
+            (rgb >> 16) as u8,
+            (rgb >> 8) as u8,
+            rgb as u8,
+        ]);
+        let (id, low) = instance_and_low_bits(p[2]);
+        if id == 0 {
             continue;
         }
-        let id = packed.floor();
-        let negative_z = packed - id > 0.25;
-        let (nx, ny) = (p[1], p[2]);
-        let nz = (1.0 - nx * nx - ny * ny).max(0.0).sqrt();
-        let nz = if negative_z { -nz } else { nz };
+        let high = packed_int(p[1]);
+        let u = ((high >> 12) << 4) | (low >> 4);
+        let v = ((high & 0xFFF) << 4) | (low & 0xF);
+        let to_unit = |q: u32| q as f32 / 65535.0 * 2.0 - 1.0;
+        let [nx, ny, nz] = from_octahedral(to_unit(u), to_unit(v));
         out.depth_m[i] = p[0];
         // Bevy view (x right, y up, z back) → OpenCV (x right, y down, z forward).
-        out.normal_camera[3 * i] = nx;
-        out.normal_camera[3 * i + 1] = -ny;
-        out.normal_camera[3 * i + 2] = -nz;
-        out.instance[i] = id.min(f32::from(u16::MAX)) as u16;
+        out.normal_camera[3 * i..3 * i + 3].copy_from_slice(&[nx, -ny, -nz]);
+        out.instance[i] = id;
     }
     out
 }
@@ -64,22 +119,14 @@ pub struct RawFrame {
     pub frame: FrameId,
     /// The scene it shows.
     pub spec: Arc<SceneSpec>,
-    /// RGBA8 sRGB pixels.
-    pub rgba: Vec<u8>,
-    /// `label.wgsl`'s pixels, when labels were rendered.
-    pub label: Option<Vec<f32>>,
+    /// The target's pixels.
+    pub pixels: Pixels,
 }
 
 impl RawFrame {
     /// Decodes the labels, derives contours and fills in the metadata.
     pub fn assemble(&self, opts: &AssembleOptions) -> Sample {
-        assemble(
-            &self.frame,
-            &self.spec,
-            &self.rgba,
-            self.label.as_deref(),
-            opts,
-        )
+        assemble(&self.frame, &self.spec, &self.pixels, opts)
     }
 }
 
@@ -97,34 +144,35 @@ pub struct AssembleOptions {
     pub shading_profile: ShadingProfile,
 }
 
-/// Builds the sample of `frame` from its read-back pixels (`rgba`, and `label`
-/// unless rendering RGB only, in which case the label buffers are empty).
+/// Builds the sample of `frame` from its read-back pixels (for RGB only, the
+/// label buffers are empty).
 pub fn assemble(
     frame: &FrameId,
     spec: &SceneSpec,
-    rgba: &[u8],
-    label: Option<&[f32]>,
+    pixels: &Pixels,
     opts: &AssembleOptions,
 ) -> Sample {
     let (width, height) = (opts.width, opts.height);
     let view = &spec.views[frame.view as usize % spec.views.len().max(1)];
-    let rgb: Vec<u8> = rgba
-        .chunks_exact(4)
-        .flat_map(|p| [p[0], p[1], p[2]])
-        .collect();
-    let (depth_m, normal_camera, instance, contour) = match label {
-        Some(label) => {
-            let l = decode_labels(label);
+    let (rgb, depth_m, normal_camera, instance, contour) = match pixels {
+        Pixels::Rgba8(rgba) => {
+            let rgb = rgba
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect();
+            (rgb, Vec::new(), Vec::new(), Vec::new(), Vec::new())
+        }
+        Pixels::Labelled(packed) => {
+            let d = decode_labelled(packed);
             let c = contours(
-                &l.instance,
-                &l.depth_m,
+                &d.instance,
+                &d.depth_m,
                 width as usize,
                 height as usize,
                 opts.contour_threshold,
             );
-            (l.depth_m, l.normal_camera, l.instance, c)
+            (d.rgb, d.depth_m, d.normal_camera, d.instance, c)
         }
-        None => Default::default(),
     };
     Sample {
         meta: SampleMeta {
@@ -165,19 +213,96 @@ pub fn assemble(
 mod tests {
     use super::*;
 
+    /// `label.wgsl`'s packing, written again on the CPU.
+    fn pack(depth_m: f32, normal_view: [f32; 3], id: u16, rgb: [u8; 3]) -> [f32; 4] {
+        let [x, y, z] = normal_view;
+        let l1 = x.abs() + y.abs() + z.abs();
+        let (px, py) = (x / l1, y / l1);
+        let sign = |v: f32| if v >= 0.0 { 1.0 } else { -1.0 };
+        let (ox, oy) = if z >= 0.0 {
+            (px, py)
+        } else {
+            ((1.0 - py.abs()) * sign(px), (1.0 - px.abs()) * sign(py))
+        };
+        let q = |o: f32| ((o * 0.5 + 0.5) * 65535.0).round() as u32;
+        let (u, v) = (q(ox), q(oy));
+        let rgb = (u32::from(rgb[0]) << 16) | (u32::from(rgb[1]) << 8) | u32::from(rgb[2]);
+        [
+            depth_m,
+            ((u >> 4) * 4096 + (v >> 4)) as f32,
+            (u32::from(id) * 256 + (u & 15) * 16 + (v & 15)) as f32,
+            rgb as f32,
+        ]
+    }
+
     #[test]
-    fn labels_decode_into_the_opencv_frame() {
-        // A surface facing the camera (Bevy view normal +z), id 7, 2.5 m away,
-        // and one tilted up (Bevy +y) with a negative z, id 3.
+    fn packed_pixels_decode_into_the_opencv_frame() {
+        // Facing the camera (Bevy view +z), id 7, 2.5 m away; tilted up (Bevy
+        // +y) and away (negative z), id 65535; an empty pixel.
         let s = 0.6f32;
-        let label = vec![2.5, 0.0, 0.0, 7.0, 1.0, 0.0, s, 3.5, 0.0, 0.0, 0.0, 0.0];
-        let l = decode_labels(&label);
-        assert_eq!(l.instance, vec![7, 3, 0]);
-        assert_eq!(l.depth_m, vec![2.5, 1.0, 0.0]);
-        assert_eq!(&l.normal_camera[0..3], &[0.0, -0.0, -1.0]);
-        assert!((l.normal_camera[4] + s).abs() < 1e-6);
-        assert!((l.normal_camera[5] - 0.8).abs() < 1e-6);
-        assert_eq!(&l.normal_camera[6..9], &[0.0, 0.0, 0.0]);
-        assert!(!label_complete(&label));
+        let mut packed = Vec::new();
+        packed.extend(pack(2.5, [0.0, 0.0, 1.0], 7, [255, 128, 1]));
+        packed.extend(pack(1.0, [0.0, s, -0.8], u16::MAX, [0, 0, 0]));
+        packed.extend([0.0; 4]);
+        let d = decode_labelled(&packed);
+        assert_eq!(d.instance, vec![7, u16::MAX, 0]);
+        assert_eq!(d.depth_m, vec![2.5, 1.0, 0.0]);
+        assert_eq!(d.rgb, vec![255, 128, 1, 0, 0, 0, 0, 0, 0]);
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4);
+        assert!(
+            close(&d.normal_camera[0..3], &[0.0, 0.0, -1.0]),
+            "{:?}",
+            d.normal_camera
+        );
+        assert!(
+            close(&d.normal_camera[3..6], &[0.0, -s, 0.8]),
+            "{:?}",
+            d.normal_camera
+        );
+        assert_eq!(&d.normal_camera[6..9], &[0.0, 0.0, 0.0]);
+        assert!(!Pixels::Labelled(packed).complete());
+    }
+
+    #[test]
+    fn every_direction_survives_the_packing_within_a_hundredth_of_a_degree() {
+        let mut worst = 0.0f64;
+        for i in 0..64 {
+            for j in 0..=32 {
+                // Longitude × latitude, poles and the octahedron's folds included.
+                let (lon, lat) = (
+                    i as f64 / 64.0 * std::f64::consts::TAU,
+                    (j as f64 / 32.0 - 0.5) * std::f64::consts::PI,
+                );
+                let n = [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()];
+                for axes in [[0, 1, 2], [2, 0, 1], [1, 2, 0]] {
+                    let v = axes.map(|a| n[a] as f32);
+                    let d = decode_labelled(&pack(1.0, v, 1, [0; 3]));
+                    let back = [d.normal_camera[0], -d.normal_camera[1], -d.normal_camera[2]];
+                    let (a, b) = (back.map(f64::from), v.map(f64::from));
+                    // atan2(|a × b|, a · b): exact for small angles, unlike acos.
+                    let cross = [
+                        a[1] * b[2] - a[2] * b[1],
+                        a[2] * b[0] - a[0] * b[2],
+                        a[0] * b[1] - a[1] * b[0],
+                    ];
+                    let sin = cross.iter().map(|c| c * c).sum::<f64>().sqrt();
+                    let cos: f64 = (0..3).map(|k| a[k] * b[k]).sum();
+                    worst = worst.max(sin.atan2(cos).to_degrees());
+                }
+            }
+        }
+        assert!(worst < 0.01, "worst angle {worst}°");
+    }
+
+    #[test]
+    fn a_frame_with_empty_pixels_is_incomplete() {
+        let full: Vec<f32> = (0..2000)
+            .flat_map(|_| pack(1.0, [0.0, 0.0, 1.0], 3, [9; 3]))
+            .collect();
+        assert!(Pixels::Labelled(full.clone()).complete());
+        let mut holed = full;
+        holed[4..16].fill(0.0); // 3 of 2000 pixels: over 0.1 %
+        assert!(!Pixels::Labelled(holed).complete());
+        assert!(Pixels::Rgba8(vec![0; 16]).complete());
     }
 }

@@ -1,5 +1,5 @@
 //! Main-world frame driver: picks the next pass (up to `views_per_pass` frames
-//! of one scene), sets up the scene and one camera pair per frame, tags them,
+//! of one scene), sets up the scene and one camera per frame, tags them,
 //! and turns tagged read-backs into ordered samples.
 
 use bevy::camera::Projection;
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::assemble::{RawFrame, label_complete};
+use super::assemble::{Pixels, RawFrame};
 use super::label::LabelMaterial;
 use super::readback::{FrameTag, Readback, ReadbackReceiver};
 use super::scene::{SceneAssets, SpawnCtx, spawn_scene};
@@ -18,15 +18,11 @@ use super::{RenderError, RenderJob};
 use crate::plan::FrameId;
 use scenes::{LightKind, SceneSpec, ShadingProfile};
 
-/// Marks the RGB camera.
+/// Marks a camera that renders frames.
 #[derive(Component)]
-pub struct RgbCamera;
+pub struct ViewCamera;
 
-/// Marks the label camera.
-#[derive(Component)]
-pub struct LabelCamera;
-
-/// The camera pair a camera belongs to: pair `i` renders the `i`-th frame of a pass.
+/// A camera's place in a pass: camera `i` renders the `i`-th frame of a pass.
 #[derive(Component, Clone, Copy, PartialEq, Eq)]
 pub struct ViewSlot(pub usize);
 
@@ -48,7 +44,7 @@ pub struct Driver {
     aspect: f32,
     max_attempts: u32,
     warmup_limit: Duration,
-    /// Frames rendered per app update, each on its own camera pair.
+    /// Frames rendered per app update, each on its own camera.
     views_per_pass: usize,
     /// Whether lights may cast shadows (the full shading profile).
     shadows: bool,
@@ -69,7 +65,7 @@ pub struct Driver {
     warm_since: Option<Instant>,
     /// Since when frames have come back drawn while pipelines compiled.
     unsettled_since: Option<Instant>,
-    warm_previous: Option<Vec<u8>>,
+    warm_previous: Option<Pixels>,
     warm_spec: SceneSpec,
     finished: bool,
     /// Set by the consumer when it no longer wants samples.
@@ -125,12 +121,12 @@ impl Driver {
         };
         match issued {
             Issued::Warmup => {
-                let complete = rb.settled && rb.label.as_deref().is_none_or(label_complete);
-                let stable = self.warm_previous.as_deref() == Some(rb.rgba.as_slice());
+                let complete = rb.settled && rb.pixels.complete();
+                let stable = self.warm_previous.as_ref() == Some(&rb.pixels);
                 if complete && stable {
                     self.warm = true;
                 } else {
-                    self.warm_previous = Some(rb.rgba);
+                    self.warm_previous = Some(rb.pixels);
                 }
             }
             Issued::Frame(frame) => {
@@ -153,7 +149,7 @@ impl Driver {
                     return;
                 }
                 self.unsettled_since = None;
-                if !rb.label.as_deref().is_none_or(label_complete) {
+                if !rb.pixels.complete() {
                     let n = {
                         let n = self.attempts.entry(frame.index).or_insert(0);
                         *n += 1;
@@ -179,8 +175,7 @@ impl Driver {
                     RawFrame {
                         frame,
                         spec,
-                        rgba: rb.rgba,
-                        label: rb.label,
+                        pixels: rb.pixels,
                     },
                 );
             }
@@ -298,7 +293,7 @@ impl Driver {
     }
 }
 
-/// Every camera's pair, pose, projection and activity.
+/// Every camera's slot, pose, projection and activity.
 type Cameras<'w, 's> = Query<
     'w,
     's,
@@ -308,21 +303,21 @@ type Cameras<'w, 's> = Query<
         &'static mut Transform,
         &'static mut Projection,
     ),
-    Or<(With<RgbCamera>, With<LabelCamera>)>,
+    With<ViewCamera>,
 >;
 
-/// Activates the first `pairs` camera pairs and deactivates the others.
-fn activate(cameras: &mut Cameras, pairs: usize) {
+/// Activates the first `count` cameras and deactivates the others.
+fn activate(cameras: &mut Cameras, count: usize) {
     for (slot, mut camera, _, _) in cameras.iter_mut() {
-        let active = slot.0 < pairs;
+        let active = slot.0 < count;
         if camera.is_active != active {
             camera.is_active = active;
         }
     }
 }
 
-/// Places camera pair `pair` at a view of `spec`.
-fn aim(cameras: &mut Cameras, pair: usize, spec: &SceneSpec, view: usize, aspect: f32) {
+/// Places camera `slot` at a view of `spec`.
+fn aim(cameras: &mut Cameras, slot: usize, spec: &SceneSpec, view: usize, aspect: f32) {
     let Some(v) = spec.views.get(view) else {
         return;
     };
@@ -335,7 +330,7 @@ fn aim(cameras: &mut Cameras, pair: usize, spec: &SceneSpec, view: usize, aspect
         rotation,
         scale: Vec3::ONE,
     };
-    for (_, _, mut t, mut p) in cameras.iter_mut().filter(|c| c.0.0 == pair) {
+    for (_, _, mut t, mut p) in cameras.iter_mut().filter(|c| c.0.0 == slot) {
         *t = transform;
         *p = Projection::Perspective(PerspectiveProjection {
             fov: v.vfov_deg.to_radians(),
@@ -442,8 +437,8 @@ pub fn drive(
     }
     let pass = d.extend_pass(frame);
     if let Some((_, spec, _)) = &d.current {
-        for (pair, f) in pass.iter().enumerate() {
-            aim(&mut cameras, pair, spec, f.view as usize, aspect);
+        for (slot, f) in pass.iter().enumerate() {
+            aim(&mut cameras, slot, spec, f.view as usize, aspect);
         }
     }
     activate(&mut cameras, pass.len());

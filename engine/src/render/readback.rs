@@ -2,8 +2,8 @@
 //! frames they belong to.
 //!
 //! One app update renders a pass: up to `views_per_pass` frames, each on its own
-//! camera pair (RGB and label targets). After the pass's render graph has been
-//! submitted, the targets of the pairs in use are copied into a free slot of a
+//! camera and target. After the pass's render graph has been submitted, the
+//! targets of the cameras in use are copied into a free slot of a
 //! small ring of `MAP_READ` buffers and mapped asynchronously; finished slots
 //! are sent to the main world on a later update, one [`Readback`] per frame.
 //! The main world never waits on the GPU, and every result carries the tag the
@@ -23,25 +23,20 @@ use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Tags of the frames the main world has just set up, one per camera pair in
-/// use (pair `i` renders the frame tagged `0[i]`); empty: nothing to read back.
+use super::assemble::Pixels;
+
+/// Tags of the frames the main world has just set up, one per camera in use
+/// (camera `i` renders the frame tagged `0[i]`); empty: nothing to read back.
 #[derive(Resource, Clone, Default, ExtractResource)]
 pub struct FrameTag(pub Vec<u64>);
-
-/// The targets of one camera pair.
-#[derive(Clone)]
-pub struct PairTargets {
-    /// RGB target (`Rgba8UnormSrgb`).
-    pub rgb: Handle<Image>,
-    /// Label target (`Rgba32Float`), when labels are rendered.
-    pub label: Option<Handle<Image>>,
-}
 
 /// The render targets to read back and their size.
 #[derive(Resource, Clone, ExtractResource)]
 pub struct ReadbackTargets {
-    /// Each camera pair's targets, by pair index.
-    pub pairs: Vec<PairTargets>,
+    /// Each camera's target, by camera index.
+    pub views: Vec<Handle<Image>>,
+    /// Whether the targets are labelled (`Rgba32Float`) rather than RGBA8.
+    pub labels: bool,
     /// Width, pixels.
     pub width: u32,
     /// Height, pixels.
@@ -52,10 +47,8 @@ pub struct ReadbackTargets {
 pub struct Readback {
     /// The frame's tag.
     pub tag: u64,
-    /// RGBA8 sRGB, 4 bytes per pixel.
-    pub rgba: Vec<u8>,
-    /// RGBA32F label pixels, 4 floats per pixel.
-    pub label: Option<Vec<f32>>,
+    /// The target's pixels.
+    pub pixels: Pixels,
     /// False when a render pipeline was still compiling as the frame was drawn:
     /// whatever needed it is missing from the frame, which must be redrawn.
     pub settled: bool,
@@ -66,9 +59,9 @@ pub struct Readback {
 pub struct ReadbackReceiver(pub Receiver<Readback>);
 
 struct Slot {
-    /// Per camera pair: the RGB buffer and the label buffer.
-    buffers: Vec<(Buffer, Option<Buffer>)>,
-    /// Tags of the frames in the buffers (pair order); `None` when free.
+    /// One buffer per camera.
+    buffers: Vec<Buffer>,
+    /// Tags of the frames in the buffers (camera order); `None` when free.
     tags: Option<Vec<u64>>,
     /// Whether every pipeline was ready when the pass was drawn.
     settled: bool,
@@ -89,8 +82,13 @@ struct ReadbackState {
 }
 
 const SLOTS: usize = 3;
-const RGB_BYTES: usize = 4;
-const LABEL_BYTES: usize = 16;
+
+impl ReadbackTargets {
+    /// Bytes per pixel of the targets.
+    fn bytes_per_pixel(&self) -> usize {
+        if self.labels { 16 } else { 4 }
+    }
+}
 
 fn padded_row(width: u32, bytes_per_pixel: usize) -> usize {
     RenderDevice::align_copy_bytes_per_row(width as usize * bytes_per_pixel)
@@ -123,26 +121,17 @@ impl Plugin for ReadbackPlugin {
 struct PendingSender(Sender<Readback>);
 
 fn make_slots(device: &RenderDevice, t: &ReadbackTargets) -> Vec<Slot> {
-    let buffer = |bpp: usize| {
+    let buffer = || {
         device.create_buffer(&BufferDescriptor {
             label: Some("synthfeat readback"),
-            size: (padded_row(t.width, bpp) * t.height as usize) as u64,
+            size: (padded_row(t.width, t.bytes_per_pixel()) * t.height as usize) as u64,
             usage: BufferUsages::MAP_READ | BufferUsages::COPY_DST,
             mapped_at_creation: false,
         })
     };
     (0..SLOTS)
         .map(|_| Slot {
-            buffers: t
-                .pairs
-                .iter()
-                .map(|p| {
-                    (
-                        buffer(RGB_BYTES),
-                        p.label.as_ref().map(|_| buffer(LABEL_BYTES)),
-                    )
-                })
-                .collect(),
+            buffers: t.views.iter().map(|_| buffer()).collect(),
             tags: None,
             settled: true,
             pending: Arc::new(AtomicU32::new(0)),
@@ -182,27 +171,23 @@ fn collect_finished(state: &mut ReadbackState, t: &ReadbackTargets) {
         }
         let Some(tags) = slot.tags.take() else { return };
         let failed = slot.failed.swap(0, Ordering::AcqRel) != 0;
-        for (&tag, (rgb, label)) in tags.iter().zip(&slot.buffers) {
+        for (&tag, buffer) in tags.iter().zip(&slot.buffers) {
             if failed {
                 // A failed map: drop the pass; the main world re-renders its frames.
-                rgb.unmap();
-                if let Some(l) = label {
-                    l.unmap();
-                }
+                buffer.unmap();
                 continue;
             }
-            let rgba = unpad(rgb, t.width, t.height, RGB_BYTES);
-            rgb.unmap();
-            let label = label.as_ref().map(|l| {
-                let v = bytes_to_f32(&unpad(l, t.width, t.height, LABEL_BYTES));
-                l.unmap();
-                v
-            });
+            let bytes = unpad(buffer, t.width, t.height, t.bytes_per_pixel());
+            buffer.unmap();
+            let pixels = if t.labels {
+                Pixels::Labelled(bytes_to_f32(&bytes))
+            } else {
+                Pixels::Rgba8(bytes)
+            };
             // The main world may have gone; nothing to do then.
             let _ = state.sender.send(Readback {
                 tag,
-                rgba,
-                label,
+                pixels,
                 settled: slot.settled,
             });
         }
@@ -251,23 +236,16 @@ fn copy_and_collect(
     let Some(tags) = tag.map(|t| t.0.clone()).filter(|t| !t.is_empty()) else {
         return;
     };
-    if state.last_tags == tags || tags.len() > targets.pairs.len() {
+    if state.last_tags == tags || tags.len() > targets.views.len() {
         return;
     }
-    // Every target of the pairs in use, or nothing this update.
+    // Every target of the cameras in use, or nothing this update.
     let mut pass_images = Vec::with_capacity(tags.len());
-    for pair in &targets.pairs[..tags.len()] {
-        let Some(rgb) = images.get(&pair.rgb) else {
+    for view in &targets.views[..tags.len()] {
+        let Some(image) = images.get(view) else {
             return;
         };
-        let label = match &pair.label {
-            Some(h) => match images.get(h) {
-                Some(img) => Some(img),
-                None => return,
-            },
-            None => None,
-        };
-        pass_images.push((rgb, label));
+        pass_images.push(image);
     }
     // A free slot, waiting for the oldest busy one if all are in flight.
     let free = loop {
@@ -280,10 +258,10 @@ fn copy_and_collect(
     let mut encoder = device.create_command_encoder(&CommandEncoderDescriptor {
         label: Some("synthfeat readback copy"),
     });
+    let bpp = targets.bytes_per_pixel();
     let copy = |encoder: &mut bevy::render::render_resource::CommandEncoder,
                 image: &GpuImage,
-                buffer: &Buffer,
-                bpp: usize| {
+                buffer: &Buffer| {
         encoder.copy_texture_to_buffer(
             image.texture.as_image_copy(),
             TexelCopyBufferInfo {
@@ -299,18 +277,12 @@ fn copy_and_collect(
     };
     let slot = &state.slots[free];
     let used = &slot.buffers[..tags.len()];
-    for ((rgb_image, label_image), (rgb, label)) in pass_images.iter().zip(used) {
-        copy(&mut encoder, rgb_image, rgb, RGB_BYTES);
-        if let (Some(img), Some(buf)) = (label_image, label) {
-            copy(&mut encoder, img, buf, LABEL_BYTES);
-        }
+    for (image, buffer) in pass_images.iter().zip(used) {
+        copy(&mut encoder, image, buffer);
     }
     queue.submit(std::iter::once(encoder.finish()));
-    for (rgb, label) in used {
-        map(rgb, &slot.pending, &slot.failed);
-        if let Some(buf) = label {
-            map(buf, &slot.pending, &slot.failed);
-        }
+    for buffer in used {
+        map(buffer, &slot.pending, &slot.failed);
     }
     let seq = state.next_seq;
     state.next_seq += 1;

@@ -2,47 +2,45 @@
 //! and lights across scenes.
 
 use bevy::asset::RenderAssetUsages;
-use bevy::camera::visibility::RenderLayers;
 use bevy::image::{ImageAddressMode, ImageSampler, ImageSamplerDescriptor};
-use bevy::light::{CascadeShadowConfigBuilder, NotShadowCaster, NotShadowReceiver};
+use bevy::light::CascadeShadowConfigBuilder;
 use bevy::math::primitives::{Capsule3d, Cone, Cuboid, Cylinder, Sphere, Torus};
 use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use std::collections::HashMap;
 
-use super::label::LabelMaterial;
+use super::label::{LabelExtension, LabelMaterial};
 use scenes::{LightKind, Pattern, Primitive, SceneSpec};
-
-/// Render layer of the label twins and the label camera.
-pub const LABEL_LAYER: usize = 1;
 
 /// Meshes, textures, materials and light entities shared by every scene.
 #[derive(Resource, Default)]
 pub struct SceneAssets {
     meshes: HashMap<MeshKey, Handle<Mesh>>,
     textures: HashMap<(Pattern, u32, u32), Handle<Image>>,
-    labels: HashMap<u16, Handle<LabelMaterial>>,
-    /// PBR materials, rewritten in place for each scene: the `i`-th part of a
+    /// Materials, rewritten in place for each scene: the `i`-th part of a
     /// scene uses the `i`-th, so scenes never add or drop material assets.
+    /// Plain PBR materials for RGB only, labelled ones otherwise.
     materials: Vec<Handle<StandardMaterial>>,
+    labelled: Vec<Handle<LabelMaterial>>,
     lights: LightPool,
 }
 
-/// The pool's `i`-th PBR material, set to `material` (added on first use).
-fn pooled_material(
-    ctx: &mut SpawnCtx,
+/// The `i`-th material of `pool`, set to `material` (added on first use).
+fn pooled<M: Asset>(
+    assets: &mut Assets<M>,
+    pool: &mut Vec<Handle<M>>,
     i: usize,
-    material: StandardMaterial,
-) -> Handle<StandardMaterial> {
+    material: M,
+) -> Handle<M> {
     // The pool's handles are strong, so its assets are never dropped.
-    if let Some(handle) = ctx.cache.materials.get(i) {
-        if let Some(mut slot) = ctx.materials.get_mut(handle) {
+    if let Some(handle) = pool.get(i) {
+        if let Some(mut slot) = assets.get_mut(handle) {
             *slot = material;
         }
         return handle.clone();
     }
-    let handle = ctx.materials.add(material);
-    ctx.cache.materials.push(handle.clone());
+    let handle = assets.add(material);
+    pool.push(handle.clone());
     handle
 }
 
@@ -326,8 +324,8 @@ fn to_transform(t: &scenes::Transform) -> Transform {
 
 /// Spawns every object of `spec` under one root entity and returns it; poses the
 /// pooled lights for it.
-/// With `with_labels`, each part gets a label twin on [`LABEL_LAYER`]; lights
-/// cast the shadows `spec` asks for only when `shadows` allows them.
+/// With `with_labels`, parts get a [`LabelMaterial`] (image and labels in one
+/// pass), otherwise a plain PBR one; lights cast the shadows `spec` asks for only when `shadows` allows them.
 pub fn spawn_scene(
     ctx: &mut SpawnCtx,
     spec: &SceneSpec,
@@ -351,13 +349,6 @@ pub fn spawn_scene(
                 ChildOf(root),
             ))
             .id();
-        let label = with_labels.then(|| {
-            ctx.cache
-                .labels
-                .entry(object.instance_id)
-                .or_insert_with(|| ctx.labels.add(LabelMaterial::new(object.instance_id)))
-                .clone()
-        });
         for part in &object.parts {
             let (key, scale) = mesh_key(&part.primitive);
             let mesh = ctx
@@ -399,25 +390,29 @@ pub fn spawn_scene(
                 metallic: m.metallic,
                 ..default()
             };
-            let material = pooled_material(ctx, parts, material);
-            parts += 1;
-            ctx.commands.spawn((
-                Mesh3d(mesh.clone()),
-                MeshMaterial3d(material),
-                transform,
-                ChildOf(parent),
-            ));
-            if let Some(label) = &label {
-                ctx.commands.spawn((
-                    Mesh3d(mesh),
-                    MeshMaterial3d(label.clone()),
-                    transform,
-                    RenderLayers::layer(LABEL_LAYER),
-                    NotShadowCaster,
-                    NotShadowReceiver,
-                    ChildOf(parent),
-                ));
+            let mut part = ctx
+                .commands
+                .spawn((Mesh3d(mesh), transform, ChildOf(parent)));
+            if with_labels {
+                let material = LabelMaterial {
+                    base: material,
+                    extension: LabelExtension::new(object.instance_id),
+                };
+                part.insert(MeshMaterial3d(pooled(
+                    ctx.labels,
+                    &mut ctx.cache.labelled,
+                    parts,
+                    material,
+                )));
+            } else {
+                part.insert(MeshMaterial3d(pooled(
+                    ctx.materials,
+                    &mut ctx.cache.materials,
+                    parts,
+                    material,
+                )));
             }
+            parts += 1;
         }
     }
     update_lights(ctx, spec, shadows);
