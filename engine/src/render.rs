@@ -70,8 +70,8 @@ pub struct RenderSettings {
     pub width: u32,
     /// Image height, pixels.
     pub height: u32,
-    /// Render the labels (depth, normal, instance, contour) with the image, in
-    /// the same pass; false for RGB only.
+    /// Decode the labels (depth, normal, instance, contour); false for RGB only.
+    /// They are drawn in the image's pass either way.
     pub labels: bool,
     /// Side of the shadow maps, texels.
     pub shadow_map_size: u32,
@@ -287,6 +287,7 @@ pub fn render(job: RenderJob) -> Result<SampleStream, RenderError> {
         contour_threshold: s.contour_depth_threshold,
         config_hash: job.config_hash.clone(),
         shading_profile: s.profile,
+        labels: s.labels,
     };
     let warm = warmup::warmup_scene();
     let stop = Arc::new(AtomicBool::new(false));

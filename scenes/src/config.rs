@@ -174,8 +174,9 @@ pub enum ShadingProfile {
     /// Physically based shading with the lights' shadow maps and ACES tone mapping.
     #[default]
     Full,
-    /// The same lights and materials without shadow maps, tone mapping or
-    /// dithering: the cheapest image the labels still match.
+    /// The same lights, materials and tone mapping with Lambert shading (no
+    /// specular term), no shadow maps and no dithering: the cheapest image the
+    /// labels still match.
     Fast,
 }
 

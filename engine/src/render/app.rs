@@ -22,7 +22,6 @@ use scenes::ShadingProfile;
 struct TargetSpec {
     width: u32,
     height: u32,
-    labels: bool,
     views_per_pass: usize,
     profile: ShadingProfile,
 }
@@ -53,7 +52,6 @@ pub fn build_app(driver: Driver, settings: &RenderSettings) -> App {
     .insert_resource(TargetSpec {
         width: settings.width,
         height: settings.height,
-        labels: settings.labels,
         views_per_pass: settings.views_per_pass.max(1) as usize,
         profile: settings.profile,
     })
@@ -70,36 +68,30 @@ fn target(images: &mut Assets<Image>, w: u32, h: u32, format: TextureFormat) -> 
     images.add(image)
 }
 
-/// Spawns one camera per view of a pass, each with its own target: RGBA8 sRGB
-/// for RGB only, otherwise `Rgba32Float` holding the image and every label
-/// (`label.wgsl`). Camera 0 is active from the start (warm-up); the driver
+/// Spawns one camera per view of a pass, each with its own `Rgba32Float`
+/// target holding the image and every label (`label.wgsl`). Camera 0 is active from the start (warm-up); the driver
 /// activates the others when a pass has frames for them.
 fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<TargetSpec>) {
     let (w, h) = (spec.width, spec.height);
-    // The fast profile skips tone mapping and dithering.
-    let (tonemapping, dither) = match spec.profile {
-        ShadingProfile::Full => (Tonemapping::AcesFitted, DebandDither::Enabled),
-        ShadingProfile::Fast => (Tonemapping::None, DebandDither::Disabled),
-    };
-    // Labelled targets clear to zero: no surface, black.
-    let (format, clear) = if spec.labels {
-        (TextureFormat::Rgba32Float, Color::NONE)
-    } else {
-        (TextureFormat::Rgba8UnormSrgb, Color::BLACK)
+    // Both profiles tone-map alike (in the shader); the fast one skips dithering.
+    let dither = match spec.profile {
+        ShadingProfile::Full => DebandDither::Enabled,
+        ShadingProfile::Fast => DebandDither::Disabled,
     };
     let mut views = Vec::with_capacity(spec.views_per_pass);
     for i in 0..spec.views_per_pass {
-        let image = target(&mut images, w, h, format);
+        let image = target(&mut images, w, h, TextureFormat::Rgba32Float);
         let mut camera = commands.spawn((
             Camera3d::default(),
             Camera {
                 order: i as isize,
                 is_active: i == 0,
-                clear_color: ClearColorConfig::Custom(clear),
+                // Zero: no surface, black.
+                clear_color: ClearColorConfig::Custom(Color::NONE),
                 ..default()
             },
             RenderTarget::Image(image.clone().into()),
-            tonemapping,
+            Tonemapping::AcesFitted,
             dither,
             Msaa::Off,
             ViewCamera,
@@ -113,7 +105,6 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<Ta
     }
     commands.insert_resource(ReadbackTargets {
         views,
-        labels: spec.labels,
         width: w,
         height: h,
     });

@@ -12,34 +12,25 @@ use std::sync::Arc;
 /// a frame whose pipelines were not ready yet shows large empty areas.
 pub const MAX_EMPTY_FRACTION: f64 = 0.001;
 
-/// A frame's pixels as read back from its target.
-#[derive(Clone, PartialEq)]
-pub enum Pixels {
-    /// RGBA8 sRGB, 4 bytes per pixel (RGB only).
-    Rgba8(Vec<u8>),
-    /// `label.wgsl`'s packed pixels, 4 floats per pixel: image and labels.
-    Labelled(Vec<f32>),
-}
-
-impl Pixels {
-    /// Whether the frame shows a fully drawn scene (always true for RGB only,
-    /// which carries no instance ids to tell).
-    pub fn complete(&self) -> bool {
-        match self {
-            Pixels::Rgba8(_) => true,
-            Pixels::Labelled(p) => labelled_complete(p),
-        }
-    }
-}
-
-/// Whether packed pixels show a fully drawn scene.
-fn labelled_complete(packed: &[f32]) -> bool {
+/// Whether a frame's packed pixels show a fully drawn scene.
+pub fn complete(packed: &[f32]) -> bool {
     let pixels = packed.len() / 4;
     let empty = packed
         .chunks_exact(4)
         .filter(|p| instance_and_low_bits(p[2]).0 == 0)
         .count();
     (empty as f64) <= MAX_EMPTY_FRACTION * pixels as f64
+}
+
+/// The sRGB colour of a packed pixel.
+fn packed_rgb(p: &[f32]) -> [u8; 3] {
+    let rgb = packed_int(p[3]);
+    [(rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8]
+}
+
+/// The image alone of packed pixels, RGB8 sRGB.
+pub fn decode_rgb(packed: &[f32]) -> Vec<u8> {
+    packed.chunks_exact(4).flat_map(packed_rgb).collect()
 }
 
 /// Image and labels decoded from packed pixels.
@@ -89,12 +80,7 @@ pub fn decode_labelled(packed: &[f32]) -> Decoded {
         instance: vec![0; n],
     };
     for (i, p) in packed.chunks_exact(4).enumerate() {
-        let rgb = packed_int(p[3]);
-        out.rgb[3 * i..3 * i + 3].copy_from_slice(&[
-            (rgb >> 16) as u8,
-            (rgb >> 8) as u8,
-            rgb as u8,
-        ]);
+        out.rgb[3 * i..3 * i + 3].copy_from_slice(&packed_rgb(p));
         let (id, low) = instance_and_low_bits(p[2]);
         if id == 0 {
             continue;
@@ -119,8 +105,8 @@ pub struct RawFrame {
     pub frame: FrameId,
     /// The scene it shows.
     pub spec: Arc<SceneSpec>,
-    /// The target's pixels.
-    pub pixels: Pixels,
+    /// The target's pixels, 4 floats each (`label.wgsl`'s packing).
+    pub pixels: Vec<f32>,
 }
 
 impl RawFrame {
@@ -142,37 +128,32 @@ pub struct AssembleOptions {
     pub config_hash: String,
     /// Shading profile of the RGB images, for the metadata.
     pub shading_profile: ShadingProfile,
+    /// Whether to decode the labels (false: RGB only, label buffers empty).
+    pub labels: bool,
 }
 
-/// Builds the sample of `frame` from its read-back pixels (for RGB only, the
-/// label buffers are empty).
+/// Builds the sample of `frame` from its packed pixels.
 pub fn assemble(
     frame: &FrameId,
     spec: &SceneSpec,
-    pixels: &Pixels,
+    packed: &[f32],
     opts: &AssembleOptions,
 ) -> Sample {
     let (width, height) = (opts.width, opts.height);
     let view = &spec.views[frame.view as usize % spec.views.len().max(1)];
-    let (rgb, depth_m, normal_camera, instance, contour) = match pixels {
-        Pixels::Rgba8(rgba) => {
-            let rgb = rgba
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect();
-            (rgb, Vec::new(), Vec::new(), Vec::new(), Vec::new())
-        }
-        Pixels::Labelled(packed) => {
-            let d = decode_labelled(packed);
-            let c = contours(
-                &d.instance,
-                &d.depth_m,
-                width as usize,
-                height as usize,
-                opts.contour_threshold,
-            );
-            (d.rgb, d.depth_m, d.normal_camera, d.instance, c)
-        }
+    let (rgb, depth_m, normal_camera, instance, contour) = if opts.labels {
+        let d = decode_labelled(packed);
+        let c = contours(
+            &d.instance,
+            &d.depth_m,
+            width as usize,
+            height as usize,
+            opts.contour_threshold,
+        );
+        (d.rgb, d.depth_m, d.normal_camera, d.instance, c)
+    } else {
+        let rgb = decode_rgb(packed);
+        (rgb, Vec::new(), Vec::new(), Vec::new(), Vec::new())
     };
     Sample {
         meta: SampleMeta {
@@ -260,7 +241,8 @@ mod tests {
             d.normal_camera
         );
         assert_eq!(&d.normal_camera[6..9], &[0.0, 0.0, 0.0]);
-        assert!(!Pixels::Labelled(packed).complete());
+        assert_eq!(decode_rgb(&packed), d.rgb);
+        assert!(!complete(&packed));
     }
 
     #[test]
@@ -299,10 +281,9 @@ mod tests {
         let full: Vec<f32> = (0..2000)
             .flat_map(|_| pack(1.0, [0.0, 0.0, 1.0], 3, [9; 3]))
             .collect();
-        assert!(Pixels::Labelled(full.clone()).complete());
+        assert!(complete(&full));
         let mut holed = full;
         holed[4..16].fill(0.0); // 3 of 2000 pixels: over 0.1 %
-        assert!(!Pixels::Labelled(holed).complete());
-        assert!(Pixels::Rgba8(vec![0; 16]).complete());
+        assert!(!complete(&holed));
     }
 }

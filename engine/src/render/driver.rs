@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::assemble::{Pixels, RawFrame};
+use super::assemble::{RawFrame, complete};
 use super::label::LabelMaterial;
 use super::readback::{FrameTag, Readback, ReadbackReceiver};
 use super::scene::{SceneAssets, SpawnCtx, spawn_scene};
@@ -39,15 +39,14 @@ pub struct Driver {
     frames: Mutex<Box<dyn Iterator<Item = FrameId> + Send>>,
     scene_of: Box<dyn Fn(&FrameId) -> SceneSpec + Send + Sync>,
     out: Sender<Result<RawFrame, RenderError>>,
-    labels: bool,
     /// Width / height of the images.
     aspect: f32,
     max_attempts: u32,
     warmup_limit: Duration,
     /// Frames rendered per app update, each on its own camera.
     views_per_pass: usize,
-    /// Whether lights may cast shadows (the full shading profile).
-    shadows: bool,
+    /// How parts are shaded (and whether lights cast shadows).
+    profile: ShadingProfile,
     /// Frames to render next, in order (re-rendered ones go back to the front).
     upcoming: VecDeque<FrameId>,
     /// Indices in the order they must be emitted.
@@ -65,7 +64,7 @@ pub struct Driver {
     warm_since: Option<Instant>,
     /// Since when frames have come back drawn while pipelines compiled.
     unsettled_since: Option<Instant>,
-    warm_previous: Option<Pixels>,
+    warm_previous: Option<Vec<f32>>,
     warm_spec: SceneSpec,
     finished: bool,
     /// Set by the consumer when it no longer wants samples.
@@ -82,12 +81,11 @@ impl Driver {
     ) -> Self {
         let s = &job.settings;
         Driver {
-            labels: s.labels,
             aspect: s.width as f32 / s.height.max(1) as f32,
             max_attempts: s.max_attempts,
             warmup_limit: s.warmup_limit,
             views_per_pass: s.views_per_pass.max(1) as usize,
-            shadows: s.profile == ShadingProfile::Full,
+            profile: s.profile,
             frames: Mutex::new(job.frames),
             scene_of: job.scene_of,
             out,
@@ -121,9 +119,9 @@ impl Driver {
         };
         match issued {
             Issued::Warmup => {
-                let complete = rb.settled && rb.pixels.complete();
+                let drawn = rb.settled && complete(&rb.pixels);
                 let stable = self.warm_previous.as_ref() == Some(&rb.pixels);
-                if complete && stable {
+                if drawn && stable {
                     self.warm = true;
                 } else {
                     self.warm_previous = Some(rb.pixels);
@@ -149,7 +147,7 @@ impl Driver {
                     return;
                 }
                 self.unsettled_since = None;
-                if !rb.pixels.complete() {
+                if !complete(&rb.pixels) {
                     let n = {
                         let n = self.attempts.entry(frame.index).or_insert(0);
                         *n += 1;
@@ -352,8 +350,7 @@ pub fn drive(
     commands: Commands,
     mut meshes: ResMut<Assets<Mesh>>,
     mut images: ResMut<Assets<Image>>,
-    mut materials: ResMut<Assets<StandardMaterial>>,
-    mut labels: ResMut<Assets<LabelMaterial>>,
+    mut materials: ResMut<Assets<LabelMaterial>>,
     mut cache: ResMut<SceneAssets>,
     mut ambient: ResMut<GlobalAmbientLight>,
     mut cameras: Cameras,
@@ -367,7 +364,6 @@ pub fn drive(
             materials = materials.len(),
             meshes = meshes.len(),
             images = images.len(),
-            labels = labels.len(),
             tags = d.tags.len(),
             "renderer state"
         );
@@ -397,7 +393,6 @@ pub fn drive(
         meshes: &mut meshes,
         images: &mut images,
         materials: &mut materials,
-        labels: &mut labels,
         cache: &mut cache,
     };
     let aspect = d.aspect;
@@ -411,7 +406,7 @@ pub fn drive(
             return;
         }
         if d.current.is_none() {
-            let root = spawn_scene(&mut ctx, &d.warm_spec, d.labels, d.shadows, &mut ambient);
+            let root = spawn_scene(&mut ctx, &d.warm_spec, d.profile, &mut ambient);
             d.current = Some((None, Arc::new(d.warm_spec.clone()), root));
             aim(&mut cameras, 0, &d.warm_spec, 0, aspect);
             activate(&mut cameras, 1);
@@ -432,7 +427,7 @@ pub fn drive(
             ctx.commands.entity(root).despawn();
         }
         let spec = (d.scene_of)(&frame);
-        let root = spawn_scene(&mut ctx, &spec, d.labels, d.shadows, &mut ambient);
+        let root = spawn_scene(&mut ctx, &spec, d.profile, &mut ambient);
         d.current = Some((Some(frame.scene_seed), Arc::new(spec), root));
     }
     let pass = d.extend_pass(frame);

@@ -3,28 +3,54 @@
 
 use bevy::asset::embedded_asset;
 use bevy::math::UVec4;
-use bevy::pbr::{ExtendedMaterial, MaterialExtension};
+use bevy::mesh::MeshVertexBufferLayoutRef;
+use bevy::pbr::{
+    ExtendedMaterial, MaterialExtension, MaterialExtensionKey, MaterialExtensionPipeline,
+};
 use bevy::prelude::*;
-use bevy::render::render_resource::AsBindGroup;
+use bevy::render::render_resource::{
+    AsBindGroup, RenderPipelineDescriptor, SpecializedMeshPipelineError,
+};
 use bevy::shader::ShaderRef;
+use scenes::ShadingProfile;
 
 /// A part's `StandardMaterial` drawing the shaded colour, planar depth,
 /// view-space normal and instance id into one `Rgba32Float` target.
 pub type LabelMaterial = ExtendedMaterial<StandardMaterial, LabelExtension>;
 
-/// The label half of [`LabelMaterial`]: which instance the part belongs to.
+/// The label half of [`LabelMaterial`]: which instance the part belongs to and
+/// how it is shaded.
 #[derive(Asset, TypePath, AsBindGroup, Debug, Clone)]
+#[bind_group_data(LabelKey)]
 pub struct LabelExtension {
     /// `x` = instance id.
     #[uniform(100)]
     pub label: UVec4,
+    /// Lambert shading instead of PBR (the fast profile).
+    pub simple_lighting: bool,
+}
+
+/// What the label pipeline is specialised on.
+#[repr(C)]
+#[derive(Eq, PartialEq, Hash, Copy, Clone)]
+pub struct LabelKey {
+    simple_lighting: bool,
+}
+
+impl From<&LabelExtension> for LabelKey {
+    fn from(extension: &LabelExtension) -> Self {
+        LabelKey {
+            simple_lighting: extension.simple_lighting,
+        }
+    }
 }
 
 impl LabelExtension {
-    /// The extension of a part of instance `id`.
-    pub fn new(id: u16) -> Self {
+    /// The extension of a part of instance `id`, shaded as `profile` asks.
+    pub fn new(id: u16, profile: ShadingProfile) -> Self {
         LabelExtension {
             label: UVec4::new(u32::from(id), 0, 0, 0),
+            simple_lighting: profile == ShadingProfile::Fast,
         }
     }
 }
@@ -32,6 +58,20 @@ impl LabelExtension {
 impl MaterialExtension for LabelExtension {
     fn fragment_shader() -> ShaderRef {
         "embedded://engine/render/label.wgsl".into()
+    }
+
+    fn specialize(
+        _pipeline: &MaterialExtensionPipeline,
+        descriptor: &mut RenderPipelineDescriptor,
+        _layout: &MeshVertexBufferLayoutRef,
+        key: MaterialExtensionKey<Self>,
+    ) -> Result<(), SpecializedMeshPipelineError> {
+        if key.bind_group_data.simple_lighting
+            && let Some(fragment) = descriptor.fragment.as_mut()
+        {
+            fragment.shader_defs.push("SIMPLE_LIGHTING".into());
+        }
+        Ok(())
     }
 }
 

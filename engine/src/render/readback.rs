@@ -23,8 +23,6 @@ use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::assemble::Pixels;
-
 /// Tags of the frames the main world has just set up, one per camera in use
 /// (camera `i` renders the frame tagged `0[i]`); empty: nothing to read back.
 #[derive(Resource, Clone, Default, ExtractResource)]
@@ -33,10 +31,8 @@ pub struct FrameTag(pub Vec<u64>);
 /// The render targets to read back and their size.
 #[derive(Resource, Clone, ExtractResource)]
 pub struct ReadbackTargets {
-    /// Each camera's target, by camera index.
+    /// Each camera's target (`Rgba32Float`), by camera index.
     pub views: Vec<Handle<Image>>,
-    /// Whether the targets are labelled (`Rgba32Float`) rather than RGBA8.
-    pub labels: bool,
     /// Width, pixels.
     pub width: u32,
     /// Height, pixels.
@@ -47,8 +43,8 @@ pub struct ReadbackTargets {
 pub struct Readback {
     /// The frame's tag.
     pub tag: u64,
-    /// The target's pixels.
-    pub pixels: Pixels,
+    /// The target's pixels, 4 floats each (`label.wgsl`'s packing).
+    pub pixels: Vec<f32>,
     /// False when a render pipeline was still compiling as the frame was drawn:
     /// whatever needed it is missing from the frame, which must be redrawn.
     pub settled: bool,
@@ -82,13 +78,8 @@ struct ReadbackState {
 }
 
 const SLOTS: usize = 3;
-
-impl ReadbackTargets {
-    /// Bytes per pixel of the targets.
-    fn bytes_per_pixel(&self) -> usize {
-        if self.labels { 16 } else { 4 }
-    }
-}
+/// Bytes per `Rgba32Float` pixel.
+const BYTES_PER_PIXEL: usize = 16;
 
 fn padded_row(width: u32, bytes_per_pixel: usize) -> usize {
     RenderDevice::align_copy_bytes_per_row(width as usize * bytes_per_pixel)
@@ -124,7 +115,7 @@ fn make_slots(device: &RenderDevice, t: &ReadbackTargets) -> Vec<Slot> {
     let buffer = || {
         device.create_buffer(&BufferDescriptor {
             label: Some("synthfeat readback"),
-            size: (padded_row(t.width, t.bytes_per_pixel()) * t.height as usize) as u64,
+            size: (padded_row(t.width, BYTES_PER_PIXEL) * t.height as usize) as u64,
             usage: BufferUsages::MAP_READ | BufferUsages::COPY_DST,
             mapped_at_creation: false,
         })
@@ -140,22 +131,20 @@ fn make_slots(device: &RenderDevice, t: &ReadbackTargets) -> Vec<Slot> {
         .collect()
 }
 
-fn unpad(buffer: &Buffer, width: u32, height: u32, bpp: usize) -> Vec<u8> {
-    let row = width as usize * bpp;
-    let padded = padded_row(width, bpp);
+/// The mapped `buffer`'s pixels as floats, row padding dropped.
+fn read_pixels(buffer: &Buffer, width: u32, height: u32) -> Vec<f32> {
+    let row = width as usize * BYTES_PER_PIXEL;
+    let padded = padded_row(width, BYTES_PER_PIXEL);
     let view = buffer.slice(..).get_mapped_range();
-    let mut out = Vec::with_capacity(row * height as usize);
+    let mut out = Vec::with_capacity(row / 4 * height as usize);
     for y in 0..height as usize {
-        out.extend_from_slice(&view[y * padded..y * padded + row]);
+        out.extend(
+            view[y * padded..y * padded + row]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        );
     }
     out
-}
-
-fn bytes_to_f32(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
 }
 
 /// Sends every slot whose maps have completed, oldest first, and frees it.
@@ -177,13 +166,8 @@ fn collect_finished(state: &mut ReadbackState, t: &ReadbackTargets) {
                 buffer.unmap();
                 continue;
             }
-            let bytes = unpad(buffer, t.width, t.height, t.bytes_per_pixel());
+            let pixels = read_pixels(buffer, t.width, t.height);
             buffer.unmap();
-            let pixels = if t.labels {
-                Pixels::Labelled(bytes_to_f32(&bytes))
-            } else {
-                Pixels::Rgba8(bytes)
-            };
             // The main world may have gone; nothing to do then.
             let _ = state.sender.send(Readback {
                 tag,
@@ -258,7 +242,6 @@ fn copy_and_collect(
     let mut encoder = device.create_command_encoder(&CommandEncoderDescriptor {
         label: Some("synthfeat readback copy"),
     });
-    let bpp = targets.bytes_per_pixel();
     let copy = |encoder: &mut bevy::render::render_resource::CommandEncoder,
                 image: &GpuImage,
                 buffer: &Buffer| {
@@ -268,7 +251,7 @@ fn copy_and_collect(
                 buffer,
                 layout: TexelCopyBufferLayout {
                     offset: 0,
-                    bytes_per_row: Some(padded_row(targets.width, bpp) as u32),
+                    bytes_per_row: Some(padded_row(targets.width, BYTES_PER_PIXEL) as u32),
                     rows_per_image: None,
                 },
             },

@@ -10,7 +10,7 @@ use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use std::collections::HashMap;
 
 use super::label::{LabelExtension, LabelMaterial};
-use scenes::{LightKind, Pattern, Primitive, SceneSpec};
+use scenes::{LightKind, Pattern, Primitive, SceneSpec, ShadingProfile};
 
 /// Meshes, textures, materials and light entities shared by every scene.
 #[derive(Resource, Default)]
@@ -19,28 +19,21 @@ pub struct SceneAssets {
     textures: HashMap<(Pattern, u32, u32), Handle<Image>>,
     /// Materials, rewritten in place for each scene: the `i`-th part of a
     /// scene uses the `i`-th, so scenes never add or drop material assets.
-    /// Plain PBR materials for RGB only, labelled ones otherwise.
-    materials: Vec<Handle<StandardMaterial>>,
-    labelled: Vec<Handle<LabelMaterial>>,
+    materials: Vec<Handle<LabelMaterial>>,
     lights: LightPool,
 }
 
-/// The `i`-th material of `pool`, set to `material` (added on first use).
-fn pooled<M: Asset>(
-    assets: &mut Assets<M>,
-    pool: &mut Vec<Handle<M>>,
-    i: usize,
-    material: M,
-) -> Handle<M> {
+/// The pool's `i`-th material, set to `material` (added on first use).
+fn pooled_material(ctx: &mut SpawnCtx, i: usize, material: LabelMaterial) -> Handle<LabelMaterial> {
     // The pool's handles are strong, so its assets are never dropped.
-    if let Some(handle) = pool.get(i) {
-        if let Some(mut slot) = assets.get_mut(handle) {
+    if let Some(handle) = ctx.cache.materials.get(i) {
+        if let Some(mut slot) = ctx.materials.get_mut(handle) {
             *slot = material;
         }
         return handle.clone();
     }
-    let handle = assets.add(material);
-    pool.push(handle.clone());
+    let handle = ctx.materials.add(material);
+    ctx.cache.materials.push(handle.clone());
     handle
 }
 
@@ -309,8 +302,7 @@ pub struct SpawnCtx<'a> {
     pub commands: Commands<'a, 'a>,
     pub meshes: &'a mut Assets<Mesh>,
     pub images: &'a mut Assets<Image>,
-    pub materials: &'a mut Assets<StandardMaterial>,
-    pub labels: &'a mut Assets<LabelMaterial>,
+    pub materials: &'a mut Assets<LabelMaterial>,
     pub cache: &'a mut SceneAssets,
 }
 
@@ -324,13 +316,12 @@ fn to_transform(t: &scenes::Transform) -> Transform {
 
 /// Spawns every object of `spec` under one root entity and returns it; poses the
 /// pooled lights for it.
-/// With `with_labels`, parts get a [`LabelMaterial`] (image and labels in one
-/// pass), otherwise a plain PBR one; lights cast the shadows `spec` asks for only when `shadows` allows them.
+/// Parts are drawn with `profile`'s shading; lights cast the shadows `spec`
+/// asks for only in the full profile.
 pub fn spawn_scene(
     ctx: &mut SpawnCtx,
     spec: &SceneSpec,
-    with_labels: bool,
-    shadows: bool,
+    profile: ShadingProfile,
     ambient: &mut GlobalAmbientLight,
 ) -> Entity {
     ambient.brightness = spec.ambient_brightness;
@@ -390,31 +381,20 @@ pub fn spawn_scene(
                 metallic: m.metallic,
                 ..default()
             };
-            let mut part = ctx
-                .commands
-                .spawn((Mesh3d(mesh), transform, ChildOf(parent)));
-            if with_labels {
-                let material = LabelMaterial {
-                    base: material,
-                    extension: LabelExtension::new(object.instance_id),
-                };
-                part.insert(MeshMaterial3d(pooled(
-                    ctx.labels,
-                    &mut ctx.cache.labelled,
-                    parts,
-                    material,
-                )));
-            } else {
-                part.insert(MeshMaterial3d(pooled(
-                    ctx.materials,
-                    &mut ctx.cache.materials,
-                    parts,
-                    material,
-                )));
-            }
+            let material = LabelMaterial {
+                base: material,
+                extension: LabelExtension::new(object.instance_id, profile),
+            };
+            let material = pooled_material(ctx, parts, material);
             parts += 1;
+            ctx.commands.spawn((
+                Mesh3d(mesh),
+                MeshMaterial3d(material),
+                transform,
+                ChildOf(parent),
+            ));
         }
     }
-    update_lights(ctx, spec, shadows);
+    update_lights(ctx, spec, profile == ShadingProfile::Full);
     root
 }
