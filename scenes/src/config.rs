@@ -215,7 +215,7 @@ pub struct RenderQuality {
     pub contour_depth_threshold: f32,
     /// Shading of the RGB images (`full` or `fast`); the labels are the same.
     pub profile: ShadingProfile,
-    /// Frames of one scene rendered together, each by its own camera pair, so
+    /// Frames of one scene rendered together, each by its own camera, so
     /// shadow maps and per-update costs are shared. Changes speed only, never
     /// pixels, so it is not part of the config hash.
     pub views_per_pass: u32,
