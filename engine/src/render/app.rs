@@ -11,7 +11,7 @@ use bevy::window::ExitCondition;
 use std::time::Duration;
 
 use super::RenderSettings;
-use super::driver::{Driver, ViewCamera, ViewSlot, drive};
+use super::driver::{Driver, ViewSlot, drive};
 use super::label::LabelPlugin;
 use super::readback::{ReadbackPlugin, ReadbackTargets};
 use super::scene::SceneAssets;
@@ -62,15 +62,17 @@ pub fn build_app(driver: Driver, settings: &RenderSettings) -> App {
     app
 }
 
-fn target(images: &mut Assets<Image>, w: u32, h: u32, format: TextureFormat) -> Handle<Image> {
-    let mut image = Image::new_target_texture(w, h, format, None);
+/// A `w × h` render target for `label.wgsl`'s packed pixels, readable back.
+fn target(images: &mut Assets<Image>, w: u32, h: u32) -> Handle<Image> {
+    let mut image = Image::new_target_texture(w, h, TextureFormat::Rgba32Float, None);
     image.texture_descriptor.usage |= TextureUsages::COPY_SRC;
     images.add(image)
 }
 
 /// Spawns one camera per view of a pass, each with its own `Rgba32Float`
-/// target holding the image and every label (`label.wgsl`). Camera 0 is active from the start (warm-up); the driver
-/// activates the others when a pass has frames for them.
+/// target holding the image and every label (`label.wgsl`). Camera 0 is active
+/// from the start (warm-up); the driver activates the others when a pass has
+/// frames for them.
 fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<TargetSpec>) {
     let (w, h) = (spec.width, spec.height);
     // Both profiles tone-map alike (in the shader); the fast one skips dithering.
@@ -80,7 +82,7 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<Ta
     };
     let mut views = Vec::with_capacity(spec.views_per_pass);
     for i in 0..spec.views_per_pass {
-        let image = target(&mut images, w, h, TextureFormat::Rgba32Float);
+        let image = target(&mut images, w, h);
         let mut camera = commands.spawn((
             Camera3d::default(),
             Camera {
@@ -94,7 +96,6 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<Ta
             Tonemapping::AcesFitted,
             dither,
             Msaa::Off,
-            ViewCamera,
             ViewSlot(i),
             Transform::default(),
         ));

@@ -18,11 +18,7 @@ use super::{RenderError, RenderJob};
 use crate::plan::FrameId;
 use scenes::{LightKind, SceneSpec, ShadingProfile};
 
-/// Marks a camera that renders frames.
-#[derive(Component)]
-pub struct ViewCamera;
-
-/// A camera's place in a pass: camera `i` renders the `i`-th frame of a pass.
+/// A frame camera's place in a pass: camera `i` renders the `i`-th frame of a pass.
 #[derive(Component, Clone, Copy, PartialEq, Eq)]
 pub struct ViewSlot(pub usize);
 
@@ -301,7 +297,6 @@ type Cameras<'w, 's> = Query<
         &'static mut Transform,
         &'static mut Projection,
     ),
-    With<ViewCamera>,
 >;
 
 /// Activates the first `count` cameras and deactivates the others.
