@@ -174,9 +174,10 @@ pub enum ShadingProfile {
     /// Physically based shading with the lights' shadow maps and ACES tone mapping.
     #[default]
     Full,
-    /// The same lights, materials and tone mapping with Lambert shading (no
-    /// specular term), no shadow maps and no dithering: the cheapest image the
-    /// labels still match.
+    /// The same lights, shadow maps, materials and tone mapping with Lambert
+    /// shading (no specular term), shadow maps read with one hardware 2×2
+    /// comparison, and no dithering: the cheapest image the labels still match.
+    /// Set `lights.shadows = false` for no shadow maps at all.
     Fast,
 }
 

@@ -3,7 +3,7 @@
 use bevy::app::{PanicHandlerPlugin, ScheduleRunnerPlugin, TerminalCtrlCHandlerPlugin};
 use bevy::camera::{RenderTarget, ShadowLodOrigin};
 use bevy::core_pipeline::tonemapping::{DebandDither, Tonemapping};
-use bevy::light::{DirectionalLightShadowMap, PointLightShadowMap};
+use bevy::light::{DirectionalLightShadowMap, PointLightShadowMap, ShadowFilteringMethod};
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy::render::render_resource::{TextureFormat, TextureUsages};
@@ -11,7 +11,7 @@ use bevy::window::ExitCondition;
 use std::time::Duration;
 
 use super::RenderSettings;
-use super::driver::{Driver, ViewSlot, drive};
+use super::driver::{Driver, ViewSlot, drive, view_clusters};
 use super::label::LabelPlugin;
 use super::readback::{ReadbackPlugin, ReadbackTargets};
 use super::scene::SceneAssets;
@@ -75,10 +75,11 @@ fn target(images: &mut Assets<Image>, w: u32, h: u32) -> Handle<Image> {
 /// frames for them.
 fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<TargetSpec>) {
     let (w, h) = (spec.width, spec.height);
-    // Both profiles tone-map alike (in the shader); the fast one skips dithering.
-    let dither = match spec.profile {
-        ShadingProfile::Full => DebandDither::Enabled,
-        ShadingProfile::Fast => DebandDither::Disabled,
+    // Both profiles tone-map alike (in the shader); the fast one skips dithering
+    // and reads each shadow map once (hardware 2×2 comparison) per light.
+    let (dither, shadow_filter) = match spec.profile {
+        ShadingProfile::Full => (DebandDither::Enabled, ShadowFilteringMethod::Gaussian),
+        ShadingProfile::Fast => (DebandDither::Disabled, ShadowFilteringMethod::Hardware2x2),
     };
     let mut views = Vec::with_capacity(spec.views_per_pass);
     for i in 0..spec.views_per_pass {
@@ -95,7 +96,10 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<Ta
             RenderTarget::Image(image.clone().into()),
             Tonemapping::AcesFitted,
             dither,
+            shadow_filter,
             Msaa::Off,
+            // Re-set for each view's far plane when the camera is aimed.
+            view_clusters(1.0e3),
             ViewSlot(i),
             Transform::default(),
         ));

@@ -3,6 +3,7 @@
 //! and turns tagged read-backs into ordered samples.
 
 use bevy::camera::Projection;
+use bevy::light::cluster::{ClusterConfig, ClusterFarZMode, ClusterZConfig};
 use bevy::prelude::*;
 use crossbeam_channel::Sender;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -16,7 +17,7 @@ use super::readback::{FrameTag, Readback, ReadbackReceiver};
 use super::scene::{SceneAssets, SpawnCtx, spawn_scene};
 use super::{RenderError, RenderJob};
 use crate::plan::FrameId;
-use scenes::{LightKind, SceneSpec, ShadingProfile};
+use scenes::{SceneSpec, ShadingProfile};
 
 /// A frame camera's place in a pass: camera `i` renders the `i`-th frame of a pass.
 #[derive(Component, Clone, Copy, PartialEq, Eq)]
@@ -252,20 +253,9 @@ impl Driver {
 
     /// A pass starting at `first` (whose scene is on screen): `first` and the
     /// frames right after it that show the same scene, up to `views_per_pass`.
-    ///
-    /// A scene with a spot light gets passes of one view: Bevy 0.19 leaves the
-    /// spot light out of RGB views other than the first in some camera set-ups
-    /// (`views_rendered_together_equal_views_rendered_one_by_one` checks that
-    /// passes never change a pixel).
     fn extend_pass(&mut self, first: FrameId) -> Vec<FrameId> {
-        let has_spot = self.current.as_ref().is_some_and(|(_, spec, _)| {
-            spec.lights
-                .iter()
-                .any(|l| matches!(l.kind, LightKind::Spot { .. }))
-        });
-        let limit = if has_spot { 1 } else { self.views_per_pass };
         let mut pass = vec![first];
-        while pass.len() < limit {
+        while pass.len() < self.views_per_pass {
             match self.next_frame() {
                 Some(f) if f.scene_seed == first.scene_seed => pass.push(f),
                 Some(f) => {
@@ -296,12 +286,13 @@ type Cameras<'w, 's> = Query<
         &'static mut Camera,
         &'static mut Transform,
         &'static mut Projection,
+        &'static mut ClusterConfig,
     ),
 >;
 
 /// Activates the first `count` cameras and deactivates the others.
 fn activate(cameras: &mut Cameras, count: usize) {
-    for (slot, mut camera, _, _) in cameras.iter_mut() {
+    for (slot, mut camera, ..) in cameras.iter_mut() {
         let active = slot.0 < count;
         if camera.is_active != active {
             camera.is_active = active;
@@ -323,8 +314,9 @@ fn aim(cameras: &mut Cameras, slot: usize, spec: &SceneSpec, view: usize, aspect
         rotation,
         scale: Vec3::ONE,
     };
-    for (_, _, mut t, mut p) in cameras.iter_mut().filter(|c| c.0.0 == slot) {
+    for (_, _, mut t, mut p, mut clusters) in cameras.iter_mut().filter(|c| c.0.0 == slot) {
         *t = transform;
+        *clusters = view_clusters(v.far);
         *p = Projection::Perspective(PerspectiveProjection {
             fov: v.vfov_deg.to_radians(),
             aspect_ratio: aspect,
@@ -332,6 +324,29 @@ fn aim(cameras: &mut Cameras, slot: usize, spec: &SceneSpec, view: usize, aspect
             far: v.far,
             ..default()
         });
+    }
+}
+
+/// The light clusters of a view whose far plane is `far` metres away: Bevy's
+/// default grid of 24 depth slices, ending at that far plane.
+///
+/// Bevy's default clusters end at the farthest light range the camera saw in
+/// its previous frame, and spot lights are culled against each cluster's box.
+/// Frames then depended on what their camera drew before: with several cameras
+/// per pass, spot lights went missing from parts of views after the first
+/// (`views_rendered_together_equal_views_rendered_one_by_one`). A fixed far
+/// plane, and no resizing from the previous frame's light count, make every
+/// frame depend on its own view alone. (One cluster for the whole view is no
+/// way out: Bevy 0.19 then culls spot lights that do light the view.)
+pub(crate) fn view_clusters(far: f32) -> ClusterConfig {
+    ClusterConfig::FixedZ {
+        total: 4096,
+        z_slices: 24,
+        z_config: ClusterZConfig {
+            first_slice_depth: 5.0,
+            far_z_mode: ClusterFarZMode::Constant(far),
+        },
+        dynamic_resizing: false,
     }
 }
 

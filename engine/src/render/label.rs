@@ -28,6 +28,9 @@ pub struct LabelExtension {
     pub label: UVec4,
     /// Lambert shading instead of PBR (the fast profile).
     pub simple_lighting: bool,
+    /// Lambert shading reads the lights' shadow maps (a scene whose lights
+    /// cast shadows); PBR always does.
+    pub simple_shadows: bool,
 }
 
 /// What the label pipeline is specialised on.
@@ -35,22 +38,27 @@ pub struct LabelExtension {
 #[derive(Eq, PartialEq, Hash, Copy, Clone)]
 pub struct LabelKey {
     simple_lighting: bool,
+    simple_shadows: bool,
 }
 
 impl From<&LabelExtension> for LabelKey {
     fn from(extension: &LabelExtension) -> Self {
         LabelKey {
             simple_lighting: extension.simple_lighting,
+            simple_shadows: extension.simple_shadows,
         }
     }
 }
 
 impl LabelExtension {
-    /// The extension of a part of instance `id`, shaded as `profile` asks.
-    pub fn new(id: u16, profile: ShadingProfile) -> Self {
+    /// The extension of a part of instance `id`, shaded as `profile` asks, in
+    /// a scene where some light casts shadows if `shadows`.
+    pub fn new(id: u16, profile: ShadingProfile, shadows: bool) -> Self {
+        let simple_lighting = profile == ShadingProfile::Fast;
         LabelExtension {
             label: UVec4::new(u32::from(id), 0, 0, 0),
-            simple_lighting: profile == ShadingProfile::Fast,
+            simple_lighting,
+            simple_shadows: simple_lighting && shadows,
         }
     }
 }
@@ -66,10 +74,14 @@ impl MaterialExtension for LabelExtension {
         _layout: &MeshVertexBufferLayoutRef,
         key: MaterialExtensionKey<Self>,
     ) -> Result<(), SpecializedMeshPipelineError> {
-        if key.bind_group_data.simple_lighting
-            && let Some(fragment) = descriptor.fragment.as_mut()
-        {
-            fragment.shader_defs.push("SIMPLE_LIGHTING".into());
+        let key = key.bind_group_data;
+        if let Some(fragment) = descriptor.fragment.as_mut() {
+            if key.simple_lighting {
+                fragment.shader_defs.push("SIMPLE_LIGHTING".into());
+            }
+            if key.simple_shadows {
+                fragment.shader_defs.push("SIMPLE_SHADOWS".into());
+            }
         }
         Ok(())
     }

@@ -24,9 +24,13 @@
     clustered_forward as clustering,
     lighting::getDistanceAttenuation,
     mesh_view_bindings::{clustered_lights, lights},
-    mesh_view_types::POINT_LIGHT_FLAGS_SPOT_LIGHT_Y_NEGATIVE,
+    mesh_view_types::{
+        DIRECTIONAL_LIGHT_FLAGS_SHADOWS_ENABLED_BIT, POINT_LIGHT_FLAGS_SHADOWS_ENABLED_BIT,
+        POINT_LIGHT_FLAGS_SPOT_LIGHT_Y_NEGATIVE,
+    },
     pbr_bindings,
     pbr_types::STANDARD_MATERIAL_FLAGS_BASE_COLOR_TEXTURE_BIT,
+    shadows,
 }
 #ifdef TONEMAP_IN_SHADER
 #import bevy_core_pipeline::tonemapping::tone_mapping
@@ -58,11 +62,63 @@ fn diffuse_colour(in: VertexOutput) -> vec3<f32> {
     return colour * (1.0 - pbr_bindings::material.metallic);
 }
 
+// Light arriving from clustered point or spot light `light_id` at `p` (unit
+// normal `n`) before its shadow: colour × Bevy's range falloff × n·l, and the
+// spot cone when `spot`.
+fn clustered_light(light_id: u32, p: vec3<f32>, n: vec3<f32>, spot: bool) -> vec3<f32> {
+    let light = &clustered_lights.data[light_id];
+    let to_light = (*light).position_radius.xyz - p;
+    let distance_squared = dot(to_light, to_light);
+    let l = to_light * inverseSqrt(max(distance_squared, 1e-8));
+    var falloff = getDistanceAttenuation(distance_squared, (*light).color_inverse_square_range.w);
+    if spot {
+        var spot_dir = vec3((*light).light_custom_data.x, 0.0, (*light).light_custom_data.y);
+        spot_dir.y = sqrt(max(0.0, 1.0 - spot_dir.x * spot_dir.x - spot_dir.z * spot_dir.z));
+        if ((*light).flags & POINT_LIGHT_FLAGS_SPOT_LIGHT_Y_NEGATIVE) != 0u {
+            spot_dir.y = -spot_dir.y;
+        }
+        let cone = saturate(dot(-spot_dir, l) * (*light).light_custom_data.z + (*light).light_custom_data.w);
+        falloff *= cone * cone;
+    }
+    return (*light).color_inverse_square_range.rgb * falloff * max(dot(n, l), 0.0);
+}
+
+// The share of clustered light `light_id` its shadow map lets through to the
+// fragment: 1 where the light casts no shadow, or without SIMPLE_SHADOWS.
+fn clustered_shadow(light_id: u32, in: VertexOutput, n: vec3<f32>, spot: bool) -> f32 {
+#ifdef SIMPLE_SHADOWS
+    let light = &clustered_lights.data[light_id];
+    if ((*light).flags & POINT_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u {
+        if spot {
+            return shadows::fetch_spot_shadow(
+                light_id, in.world_position, n, (*light).shadow_map_near_z, in.position.xy
+            );
+        }
+        return shadows::fetch_point_shadow(light_id, in.world_position, n, in.position.xy);
+    }
+#endif
+    return 1.0;
+}
+
+// The share of directional light `i` its shadow cascades let through.
+fn directional_shadow(i: u32, in: VertexOutput, n: vec3<f32>, view_z: f32) -> f32 {
+#ifdef SIMPLE_SHADOWS
+    if (lights.directional_lights[i].flags & DIRECTIONAL_LIGHT_FLAGS_SHADOWS_ENABLED_BIT) != 0u {
+        return shadows::fetch_directional_shadow(i, in.world_position, n, view_z, in.position.xy);
+    }
+#endif
+    return 1.0;
+}
+
 // Lambert diffuse under the same lights as the PBR path (the fragment's cluster
 // of point and spot lights, every directional light, the ambient light) with
 // the same units, range falloff, spot cones and exposure, and the camera's
-// tone mapping; no specular term, no shadows, no dithering. Much cheaper per
-// pixel on a CPU rasteriser.
+// tone mapping; no specular term, no dithering. With SIMPLE_SHADOWS (a scene
+// whose lights cast shadows) it reads the shadow maps where a light reaches
+// the surface, with the camera's filter (the fast profile's cameras ask for
+// one hardware 2×2 comparison per light); without it no shadow code is
+// compiled in, since a CPU rasteriser runs both sides of a branch. Much
+// cheaper per pixel on a CPU rasteriser than PBR.
 fn simple_lighting(in: VertexOutput, albedo: vec3<f32>, n: vec3<f32>) -> vec3<f32> {
     let p = in.world_position.xyz;
     var direct = vec3(0.0);
@@ -75,27 +131,29 @@ fn simple_lighting(in: VertexOutput, albedo: vec3<f32>, n: vec3<f32>) -> vec3<f3
     let cluster = clustering::view_fragment_cluster_index(in.position.xy, view_z, false);
     let ranges = clustering::unpack_clusterable_object_index_ranges(cluster);
     for (var i = ranges.first_point_light_index_offset;
+            i < ranges.first_spot_light_index_offset;
+            i = i + 1u) {
+        let light_id = clustering::get_clusterable_object_id(i);
+        let light = clustered_light(light_id, p, n, false);
+        if any(light > vec3(0.0)) {
+            direct += light * clustered_shadow(light_id, in, n, false);
+        }
+    }
+    for (var i = ranges.first_spot_light_index_offset;
             i < ranges.first_reflection_probe_index_offset;
             i = i + 1u) {
-        let light = &clustered_lights.data[clustering::get_clusterable_object_id(i)];
-        let to_light = (*light).position_radius.xyz - p;
-        let distance_squared = dot(to_light, to_light);
-        let l = to_light * inverseSqrt(max(distance_squared, 1e-8));
-        var falloff = getDistanceAttenuation(distance_squared, (*light).color_inverse_square_range.w);
-        if i >= ranges.first_spot_light_index_offset {
-            var spot_dir = vec3((*light).light_custom_data.x, 0.0, (*light).light_custom_data.y);
-            spot_dir.y = sqrt(max(0.0, 1.0 - spot_dir.x * spot_dir.x - spot_dir.z * spot_dir.z));
-            if ((*light).flags & POINT_LIGHT_FLAGS_SPOT_LIGHT_Y_NEGATIVE) != 0u {
-                spot_dir.y = -spot_dir.y;
-            }
-            let cone = saturate(dot(-spot_dir, l) * (*light).light_custom_data.z + (*light).light_custom_data.w);
-            falloff *= cone * cone;
+        let light_id = clustering::get_clusterable_object_id(i);
+        let light = clustered_light(light_id, p, n, true);
+        if any(light > vec3(0.0)) {
+            direct += light * clustered_shadow(light_id, in, n, true);
         }
-        direct += (*light).color_inverse_square_range.rgb * falloff * max(dot(n, l), 0.0);
     }
     for (var i = 0u; i < lights.n_directional_lights; i = i + 1u) {
-        let light = &lights.directional_lights[i];
-        direct += (*light).color.rgb * max(dot(n, (*light).direction_to_light), 0.0);
+        let light = lights.directional_lights[i].color.rgb
+            * max(dot(n, lights.directional_lights[i].direction_to_light), 0.0);
+        if any(light > vec3(0.0)) {
+            direct += light * directional_shadow(i, in, n, view_z);
+        }
     }
     let colour = albedo * (direct * INV_PI + lights.ambient_color.rgb) * view.exposure;
 #ifdef TONEMAP_IN_SHADER

@@ -62,12 +62,12 @@ fn slot(commands: &mut Commands, pool: &mut Vec<Entity>, i: usize) -> Entity {
 }
 
 /// Poses the pooled lights as `spec` asks; lights it does not use go dark.
-fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec, shadows: bool) {
+fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec) {
     let far = (spec.room.width.powi(2) + spec.room.depth.powi(2) + spec.room.height.powi(2)).sqrt();
     let pool = &mut ctx.cache.lights;
     let (mut points, mut spots, mut dirs) = (0, 0, 0);
     for light in &spec.lights {
-        let cast_shadows = light.shadows && shadows;
+        let cast_shadows = light.shadows;
         let color = Color::LinearRgba(LinearRgba::rgb(
             light.color[0],
             light.color[1],
@@ -317,7 +317,7 @@ fn to_transform(t: &scenes::Transform) -> Transform {
 /// Spawns every object of `spec` under one root entity and returns it; poses the
 /// pooled lights for it.
 /// Parts are drawn with `profile`'s shading; lights cast the shadows `spec`
-/// asks for only in the full profile.
+/// asks for in either profile.
 pub fn spawn_scene(
     ctx: &mut SpawnCtx,
     spec: &SceneSpec,
@@ -331,6 +331,7 @@ pub fn spawn_scene(
         .spawn((Transform::IDENTITY, Visibility::Visible))
         .id();
     let mut parts = 0;
+    let shadows = spec.lights.iter().any(|l| l.shadows);
     for object in &spec.objects {
         let parent = ctx
             .commands
@@ -383,7 +384,7 @@ pub fn spawn_scene(
             };
             let material = LabelMaterial {
                 base: material,
-                extension: LabelExtension::new(object.instance_id, profile),
+                extension: LabelExtension::new(object.instance_id, profile, shadows),
             };
             let material = pooled_material(ctx, parts, material);
             parts += 1;
@@ -395,6 +396,6 @@ pub fn spawn_scene(
             ));
         }
     }
-    update_lights(ctx, spec, profile == ShadingProfile::Full);
+    update_lights(ctx, spec);
     root
 }
