@@ -42,7 +42,7 @@ pub struct Driver {
     warmup_limit: Duration,
     /// Frames rendered per app update, each on its own camera.
     views_per_pass: usize,
-    /// How parts are shaded (and whether lights cast shadows).
+    /// How parts are shaded.
     profile: ShadingProfile,
     /// Frames to render next, in order (re-rendered ones go back to the front).
     upcoming: VecDeque<FrameId>,

@@ -100,6 +100,16 @@ fn clustered_shadow(light_id: u32, in: VertexOutput, n: vec3<f32>, spot: bool) -
     return 1.0;
 }
 
+// Light from clustered light `light_id` at the fragment after its shadow; the
+// shadow map is read only where the light reaches the surface.
+fn shadowed_light(light_id: u32, in: VertexOutput, n: vec3<f32>, spot: bool) -> vec3<f32> {
+    let light = clustered_light(light_id, in.world_position.xyz, n, spot);
+    if any(light > vec3(0.0)) {
+        return light * clustered_shadow(light_id, in, n, spot);
+    }
+    return light;
+}
+
 // The share of directional light `i` its shadow cascades let through.
 fn directional_shadow(i: u32, in: VertexOutput, n: vec3<f32>, view_z: f32) -> f32 {
 #ifdef SIMPLE_SHADOWS
@@ -120,7 +130,6 @@ fn directional_shadow(i: u32, in: VertexOutput, n: vec3<f32>, view_z: f32) -> f3
 // compiled in, since a CPU rasteriser runs both sides of a branch. Much
 // cheaper per pixel on a CPU rasteriser than PBR.
 fn simple_lighting(in: VertexOutput, albedo: vec3<f32>, n: vec3<f32>) -> vec3<f32> {
-    let p = in.world_position.xyz;
     var direct = vec3(0.0);
     let view_z = dot(vec4<f32>(
         view.view_from_world[0].z,
@@ -130,23 +139,17 @@ fn simple_lighting(in: VertexOutput, albedo: vec3<f32>, n: vec3<f32>) -> vec3<f3
     ), in.world_position);
     let cluster = clustering::view_fragment_cluster_index(in.position.xy, view_z, false);
     let ranges = clustering::unpack_clusterable_object_index_ranges(cluster);
+    // Point and spot lights in loops of their own, so each compiles one kind of
+    // shadow fetch.
     for (var i = ranges.first_point_light_index_offset;
             i < ranges.first_spot_light_index_offset;
             i = i + 1u) {
-        let light_id = clustering::get_clusterable_object_id(i);
-        let light = clustered_light(light_id, p, n, false);
-        if any(light > vec3(0.0)) {
-            direct += light * clustered_shadow(light_id, in, n, false);
-        }
+        direct += shadowed_light(clustering::get_clusterable_object_id(i), in, n, false);
     }
     for (var i = ranges.first_spot_light_index_offset;
             i < ranges.first_reflection_probe_index_offset;
             i = i + 1u) {
-        let light_id = clustering::get_clusterable_object_id(i);
-        let light = clustered_light(light_id, p, n, true);
-        if any(light > vec3(0.0)) {
-            direct += light * clustered_shadow(light_id, in, n, true);
-        }
+        direct += shadowed_light(clustering::get_clusterable_object_id(i), in, n, true);
     }
     for (var i = 0u; i < lights.n_directional_lights; i = i + 1u) {
         let light = lights.directional_lights[i].color.rgb

@@ -67,7 +67,6 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec) {
     let pool = &mut ctx.cache.lights;
     let (mut points, mut spots, mut dirs) = (0, 0, 0);
     for light in &spec.lights {
-        let cast_shadows = light.shadows;
         let color = Color::LinearRgba(LinearRgba::rgb(
             light.color[0],
             light.color[1],
@@ -82,7 +81,7 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec) {
                         color,
                         intensity: light.intensity,
                         range: *range,
-                        shadow_maps_enabled: cast_shadows,
+                        shadow_maps_enabled: light.shadows,
                         ..default()
                     },
                     Transform::from_translation(Vec3::from(*position)),
@@ -104,7 +103,7 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec) {
                         range: *range,
                         outer_angle: outer,
                         inner_angle: outer * 0.8,
-                        shadow_maps_enabled: cast_shadows,
+                        shadow_maps_enabled: light.shadows,
                         ..default()
                     },
                     Transform::from_translation(Vec3::from(*position))
@@ -124,7 +123,7 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec) {
                     DirectionalLight {
                         color,
                         illuminance: light.intensity,
-                        shadow_maps_enabled: cast_shadows,
+                        shadow_maps_enabled: light.shadows,
                         ..default()
                     },
                     CascadeShadowConfigBuilder {
