@@ -9,6 +9,7 @@ pub mod alexnet;
 mod block;
 pub mod conv;
 mod flex_conv;
+mod flex_norm;
 pub mod head;
 mod im2col;
 pub mod norm;

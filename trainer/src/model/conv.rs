@@ -101,7 +101,7 @@ fn on_cpu_train<B: Backend>(
 }
 
 /// `t` as a `U` when `T` and `U` are the same type, else `t` back.
-fn cast<T: 'static, U: 'static>(t: T) -> Result<U, T> {
+pub(super) fn cast<T: 'static, U: 'static>(t: T) -> Result<U, T> {
     let mut slot = Some(t);
     let moved = (&mut slot as &mut dyn Any)
         .downcast_mut::<Option<U>>()
