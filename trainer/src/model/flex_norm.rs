@@ -78,13 +78,13 @@ impl Backward<Flex, 3> for Norm {
                     *dx = k * (dy - m1 - xh * m2);
                 }
             }
-            grads.register::<Flex>(px, primitive(dx, &[n, c, h, w]));
+            grads.register::<Flex>(px, primitive(dx, [n, c, h, w]));
         }
         if let Some(pg) = pg {
-            grads.register::<Flex>(pg, primitive(sum_dy_xhat, &[c]));
+            grads.register::<Flex>(pg, primitive(sum_dy_xhat, [c]));
         }
         if let Some(pb) = pb {
-            grads.register::<Flex>(pb, primitive(sum_dy, &[c]));
+            grads.register::<Flex>(pb, primitive(sum_dy, [c]));
         }
     }
 }
@@ -151,7 +151,7 @@ pub fn forward(
             *y = *xh * g[ch] + b[ch];
         }
     }
-    let out = primitive(y, &[n, c, h, w]);
+    let out = primitive(y, [n, c, h, w]);
     let y = match Norm
         .prepare::<NoCheckpointing>([x.node.clone(), gamma.node.clone(), beta.node.clone()])
         .compute_bound()
@@ -183,15 +183,9 @@ fn host<const D: usize>(t: &FlexTensor) -> Option<Vec<f32>> {
         .ok()
 }
 
-/// burn-flex's tensor of `values` with `shape`.
-fn primitive(values: Vec<f32>, shape: &[usize]) -> FlexTensor {
-    let data = TensorData::new(values, shape.to_vec());
-    match shape.len() {
-        1 => Tensor::<Flex, 1>::from_data(data, &Default::default())
-            .into_primitive()
-            .tensor(),
-        _ => Tensor::<Flex, 4>::from_data(data, &Default::default())
-            .into_primitive()
-            .tensor(),
-    }
+/// burn-flex's rank-`D` tensor of `values` with `shape`.
+fn primitive<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
+    Tensor::<Flex, D>::from_data(TensorData::new(values, shape), &Default::default())
+        .into_primitive()
+        .tensor()
 }
