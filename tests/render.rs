@@ -352,6 +352,50 @@ fn first_frame_of_a_new_scene_is_fully_drawn() {
 }
 
 #[test]
+fn a_frame_never_shows_the_previous_frame_where_it_draws_nothing() {
+    // The cameras load their targets instead of clearing them (the readback
+    // clears them after each copy). A full room, then the same view of one box
+    // in empty space: the box's frame leaves most pixels without a surface, so
+    // it must be reported as not rendered completely, not filled in with the
+    // room's pixels (which would pass the completeness check).
+    let view = View {
+        eye: [0.0, 1.5, 0.0],
+        target: [0.0, 1.5, -1.0],
+        vfov_deg: 70.0,
+        near: 0.05,
+        far: 20.0,
+    };
+    let full = room(vec![view.clone(); 2], vec![]);
+    let mut lone = room(
+        vec![view; 2],
+        vec![slab(7, "box", [0.5; 3], [0.0, 1.5, -2.0])],
+    );
+    lone.objects.retain(|o| o.instance_id == 7);
+    let mut settings = RenderSettings::new(48, &Config::default());
+    settings.views_per_pass = 2;
+    settings.max_attempts = 3;
+    let _guard = RENDER.lock().unwrap_or_else(|p| p.into_inner());
+    let frames: Vec<_> = render(RenderJob::specs(vec![full, lone], settings))
+        .expect("renderer starts")
+        .collect();
+    assert!(frames.len() >= 2 && frames[..2].iter().all(|f| f.is_ok()));
+    let room_frame = frames[0].as_ref().map(|s| s.instance.clone());
+    assert!(room_frame.is_ok_and(|ids| ids.iter().all(|&id| id != 0)));
+    let err = frames[2..].iter().find_map(|f| f.as_ref().err());
+    assert!(
+        err.is_some_and(|e| e.to_string().contains("did not render completely")),
+        "{:?}",
+        frames
+            .iter()
+            .map(|f| f
+                .as_ref()
+                .map(|s| s.meta.key.clone())
+                .map_err(|e| e.to_string()))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
 fn views_rendered_together_equal_views_rendered_one_by_one() {
     // Three scenes of three views, with shadows: passes of 1, of 2 (a pass never
     // spans two scenes, so each scene is a pass of 2 and one of 1) and of 4 (one

@@ -1,12 +1,12 @@
 //! The headless Bevy app: plugins, render targets and cameras.
 
 use bevy::app::{PanicHandlerPlugin, ScheduleRunnerPlugin, TerminalCtrlCHandlerPlugin};
-use bevy::camera::{RenderTarget, ShadowLodOrigin};
+use bevy::camera::{CameraOutputMode, RenderTarget, ShadowLodOrigin};
 use bevy::core_pipeline::tonemapping::{DebandDither, Tonemapping};
 use bevy::light::{DirectionalLightShadowMap, PointLightShadowMap, ShadowFilteringMethod};
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
-use bevy::render::render_resource::{TextureFormat, TextureUsages};
+use bevy::render::render_resource::TextureFormat;
 use bevy::window::ExitCondition;
 use std::time::Duration;
 
@@ -62,15 +62,21 @@ pub fn build_app(driver: Driver, settings: &RenderSettings) -> App {
     app
 }
 
-/// A `w × h` render target for `label.wgsl`'s packed pixels, readable back.
+/// A `w × h` `Rgba32Float` render target for `label.wgsl`'s packed pixels. The
+/// camera's main texture takes its size and format; the camera never writes
+/// to it (it skips its output, see `setup`).
 fn target(images: &mut Assets<Image>, w: u32, h: u32) -> Handle<Image> {
-    let mut image = Image::new_target_texture(w, h, TextureFormat::Rgba32Float, None);
-    image.texture_descriptor.usage |= TextureUsages::COPY_SRC;
-    images.add(image)
+    images.add(Image::new_target_texture(
+        w,
+        h,
+        TextureFormat::Rgba32Float,
+        None,
+    ))
 }
 
 /// Spawns one camera per view of a pass, each with its own `Rgba32Float`
-/// target holding the image and every label (`label.wgsl`). Camera 0 is active
+/// target sizing its main texture, which holds the image and every label
+/// (`label.wgsl`) and which the readback copies. Camera 0 is active
 /// from the start (warm-up); the driver activates the others when a pass has
 /// frames for them.
 fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<TargetSpec>) {
@@ -89,8 +95,13 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<Ta
             Camera {
                 order: i as isize,
                 is_active: i == 0,
-                // Zero: no surface, black.
-                clear_color: ClearColorConfig::Custom(Color::NONE),
+                // The frame stays in the camera's main texture, which the
+                // readback copies: no full-screen blit to `image` per view.
+                output_mode: CameraOutputMode::Skip,
+                // Bevy renders a camera that skips its output only if it does
+                // not clear; the readback clears the main texture to zero (no
+                // surface, black) after each copy instead.
+                clear_color: ClearColorConfig::None,
                 ..default()
             },
             RenderTarget::Image(image.clone().into()),

@@ -2,22 +2,26 @@
 //! frames they belong to.
 //!
 //! One app update renders a pass: up to `views_per_pass` frames, each on its own
-//! camera and target. After the pass's render graph has been submitted, the
-//! targets of the cameras in use are copied into a free slot of a
+//! camera. The cameras keep their frames in their main textures (no blit to
+//! their output images, a full-screen pass per view that a CPU rasteriser pays
+//! for in full) and leave clearing them to this module. After the pass's
+//! render graph has been submitted, the main textures of the cameras in use are
+//! copied into a free slot of a
 //! small ring of `MAP_READ` buffers and mapped asynchronously; finished slots
 //! are sent to the main world on a later update, one [`Readback`] per frame.
 //! The main world never waits on the GPU, and every result carries the tag the
 //! main world set for that frame, so frames are matched by tag, never by order.
 
 use bevy::prelude::*;
+use bevy::render::camera::ExtractedCamera;
 use bevy::render::extract_resource::{ExtractResource, ExtractResourcePlugin};
-use bevy::render::render_asset::RenderAssets;
 use bevy::render::render_resource::{
-    Buffer, BufferDescriptor, BufferUsages, CachedPipelineState, CommandEncoderDescriptor, MapMode,
-    PipelineCache, PollType, TexelCopyBufferInfo, TexelCopyBufferLayout,
+    Buffer, BufferDescriptor, BufferUsages, CachedPipelineState, CommandEncoderDescriptor, LoadOp,
+    MapMode, Operations, PipelineCache, PollType, RenderPassColorAttachment, RenderPassDescriptor,
+    StoreOp, TexelCopyBufferInfo, TexelCopyBufferLayout, Texture,
 };
 use bevy::render::renderer::{RenderDevice, RenderQueue};
-use bevy::render::texture::GpuImage;
+use bevy::render::view::ViewTarget;
 use bevy::render::{Render, RenderApp, RenderSystems};
 use crossbeam_channel::{Receiver, Sender};
 use std::sync::Arc;
@@ -31,7 +35,9 @@ pub struct FrameTag(pub Vec<u64>);
 /// The render targets to read back and their size.
 #[derive(Resource, Clone, ExtractResource)]
 pub struct ReadbackTargets {
-    /// Each camera's target (`Rgba32Float`), by camera index.
+    /// Each camera's target, by camera index (camera `i` has order `i`); the
+    /// frames are read from the cameras' main textures, of the same size and
+    /// format (`Rgba32Float`).
     pub views: Vec<Handle<Image>>,
     /// Width, pixels.
     pub width: u32,
@@ -100,7 +106,8 @@ impl Plugin for ReadbackPlugin {
         if let Some(render_app) = app.get_sub_app_mut(RenderApp) {
             render_app.insert_resource(PendingSender(tx)).add_systems(
                 Render,
-                copy_and_collect
+                (copy_and_collect, clear_main_textures)
+                    .chain()
                     .after(RenderSystems::Render)
                     .before(RenderSystems::Cleanup),
             );
@@ -198,7 +205,7 @@ fn copy_and_collect(
     sender: Option<Res<PendingSender>>,
     device: Res<RenderDevice>,
     queue: Res<RenderQueue>,
-    images: Res<RenderAssets<GpuImage>>,
+    cameras: Query<(&ExtractedCamera, &ViewTarget)>,
     pipelines: Res<PipelineCache>,
 ) {
     let Some(targets) = targets else { return };
@@ -223,14 +230,21 @@ fn copy_and_collect(
     if state.last_tags == tags || tags.len() > targets.views.len() {
         return;
     }
-    // Every target of the cameras in use, or nothing this update.
-    let mut pass_images = Vec::with_capacity(tags.len());
-    for view in &targets.views[..tags.len()] {
-        let Some(image) = images.get(view) else {
-            return;
-        };
-        pass_images.push(image);
+    // The main texture of every camera in use (camera `i` has order `i`), or
+    // nothing this update. The cameras skip the blit to their output image
+    // (`CameraOutputMode::Skip`), so the main texture holds the frame.
+    let mut pass_textures: Vec<Option<&Texture>> = vec![None; tags.len()];
+    for (camera, target) in &cameras {
+        if let Some(slot) = usize::try_from(camera.order)
+            .ok()
+            .and_then(|i| pass_textures.get_mut(i))
+        {
+            *slot = Some(target.main_texture());
+        }
     }
+    let Some(pass_textures) = pass_textures.into_iter().collect::<Option<Vec<_>>>() else {
+        return;
+    };
     // A free slot, waiting for the oldest busy one if all are in flight.
     let free = loop {
         if let Some(i) = state.slots.iter().position(|s| s.tags.is_none()) {
@@ -243,10 +257,10 @@ fn copy_and_collect(
         label: Some("synthfeat readback copy"),
     });
     let copy = |encoder: &mut bevy::render::render_resource::CommandEncoder,
-                image: &GpuImage,
+                texture: &Texture,
                 buffer: &Buffer| {
         encoder.copy_texture_to_buffer(
-            image.texture.as_image_copy(),
+            texture.as_image_copy(),
             TexelCopyBufferInfo {
                 buffer,
                 layout: TexelCopyBufferLayout {
@@ -255,13 +269,13 @@ fn copy_and_collect(
                     rows_per_image: None,
                 },
             },
-            image.texture_descriptor.size,
+            texture.size(),
         );
     };
     let slot = &state.slots[free];
     let used = &slot.buffers[..tags.len()];
-    for (image, buffer) in pass_images.iter().zip(used) {
-        copy(&mut encoder, image, buffer);
+    for (texture, buffer) in pass_textures.iter().zip(used) {
+        copy(&mut encoder, texture, buffer);
     }
     queue.submit(std::iter::once(encoder.finish()));
     for buffer in used {
@@ -279,4 +293,39 @@ fn copy_and_collect(
     });
     state.last_tags = tags;
     let _ = device.poll(PollType::Poll);
+}
+
+/// Clears every camera's main texture after the update's copies, ready for the
+/// next frame: the cameras load it instead of clearing it (their clear colour
+/// is `None`, which is what lets them skip the blit to their output image), so
+/// a pixel no surface covers must already read as zero, "no surface".
+/// Textures new to the texture cache start zeroed.
+fn clear_main_textures(
+    cameras: Query<&ViewTarget, With<ExtractedCamera>>,
+    device: Res<RenderDevice>,
+    queue: Res<RenderQueue>,
+) {
+    if cameras.is_empty() {
+        return;
+    }
+    let mut encoder = device.create_command_encoder(&CommandEncoderDescriptor {
+        label: Some("synthfeat clear main textures"),
+    });
+    for target in &cameras {
+        // An empty pass: its load op clears the texture.
+        encoder.begin_render_pass(&RenderPassDescriptor {
+            label: Some("synthfeat clear"),
+            color_attachments: &[Some(RenderPassColorAttachment {
+                view: target.main_texture_view(),
+                depth_slice: None,
+                resolve_target: None,
+                ops: Operations {
+                    load: LoadOp::Clear(Default::default()),
+                    store: StoreOp::Store,
+                },
+            })],
+            ..Default::default()
+        });
+    }
+    queue.submit(std::iter::once(encoder.finish()));
 }
