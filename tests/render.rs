@@ -122,16 +122,20 @@ fn angle_deg(a: [f64; 3], b: [f64; 3]) -> f64 {
     (dot / (na * nb)).clamp(-1.0, 1.0).acos().to_degrees()
 }
 
-#[test]
-fn wall_depth_floor_normal_and_unit_normals() {
-    // Eye 1.5 m up at z = 0, looking at the wall 3 m away along -z.
-    let view = View {
+/// Eye 1.5 m up at the room's centre, looking at wall 3 (3 m away) along -z.
+fn wall_view() -> View {
+    View {
         eye: [0.0, 1.5, 0.0],
         target: [0.0, 1.5, -1.0],
         vfov_deg: 70.0,
         near: 0.05,
         far: 20.0,
-    };
+    }
+}
+
+#[test]
+fn wall_depth_floor_normal_and_unit_normals() {
+    let view = wall_view();
     let s = &render_specs(vec![room(vec![view], vec![])], 128)[0];
     let n = s.pixels();
     let (mut wall, mut floor) = (0, 0);
@@ -358,13 +362,7 @@ fn a_frame_never_shows_the_previous_frame_where_it_draws_nothing() {
     // in empty space: the box's frame leaves most pixels without a surface, so
     // it must be reported as not rendered completely, not filled in with the
     // room's pixels (which would pass the completeness check).
-    let view = View {
-        eye: [0.0, 1.5, 0.0],
-        target: [0.0, 1.5, -1.0],
-        vfov_deg: 70.0,
-        near: 0.05,
-        far: 20.0,
-    };
+    let view = wall_view();
     let full = room(vec![view.clone(); 2], vec![]);
     let mut lone = room(
         vec![view; 2],

@@ -87,7 +87,6 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<Ta
         ShadingProfile::Full => (DebandDither::Enabled, ShadowFilteringMethod::Gaussian),
         ShadingProfile::Fast => (DebandDither::Disabled, ShadowFilteringMethod::Hardware2x2),
     };
-    let mut views = Vec::with_capacity(spec.views_per_pass);
     for i in 0..spec.views_per_pass {
         let image = target(&mut images, w, h);
         let mut camera = commands.spawn((
@@ -104,7 +103,7 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<Ta
                 clear_color: ClearColorConfig::None,
                 ..default()
             },
-            RenderTarget::Image(image.clone().into()),
+            RenderTarget::Image(image.into()),
             Tonemapping::AcesFitted,
             dither,
             shadow_filter,
@@ -117,10 +116,9 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<Ta
         if i == 0 {
             camera.insert(ShadowLodOrigin);
         }
-        views.push(image);
     }
     commands.insert_resource(ReadbackTargets {
-        views,
+        cameras: spec.views_per_pass,
         width: w,
         height: h,
     });

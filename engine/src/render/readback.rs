@@ -32,13 +32,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 #[derive(Resource, Clone, Default, ExtractResource)]
 pub struct FrameTag(pub Vec<u64>);
 
-/// The render targets to read back and their size.
+/// What the readback copies: the main textures (`Rgba32Float`) of cameras
+/// `0..cameras` (camera `i` has order `i`), and their size.
 #[derive(Resource, Clone, ExtractResource)]
 pub struct ReadbackTargets {
-    /// Each camera's target, by camera index (camera `i` has order `i`); the
-    /// frames are read from the cameras' main textures, of the same size and
-    /// format (`Rgba32Float`).
-    pub views: Vec<Handle<Image>>,
+    /// Cameras, one per view of a pass.
+    pub cameras: usize,
     /// Width, pixels.
     pub width: u32,
     /// Height, pixels.
@@ -129,7 +128,7 @@ fn make_slots(device: &RenderDevice, t: &ReadbackTargets) -> Vec<Slot> {
     };
     (0..SLOTS)
         .map(|_| Slot {
-            buffers: t.views.iter().map(|_| buffer()).collect(),
+            buffers: (0..t.cameras).map(|_| buffer()).collect(),
             tags: None,
             settled: true,
             pending: Arc::new(AtomicU32::new(0)),
@@ -227,7 +226,7 @@ fn copy_and_collect(
     let Some(tags) = tag.map(|t| t.0.clone()).filter(|t| !t.is_empty()) else {
         return;
     };
-    if state.last_tags == tags || tags.len() > targets.views.len() {
+    if state.last_tags == tags || tags.len() > targets.cameras {
         return;
     }
     // The main texture of every camera in use (camera `i` has order `i`), or
