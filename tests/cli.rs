@@ -103,7 +103,7 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
     for (name, text, needle) in [
         (
             "passes.toml",
-            "[render]\nviews_per_pass = 17\n",
+            "[render]\nviews_per_pass = 65\n",
             "render.views_per_pass",
         ),
         ("profile.toml", "[render]\nprofile = \"quick\"\n", "profile"),

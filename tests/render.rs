@@ -1,7 +1,7 @@
 //! Renderer tests against known geometry (run on lavapipe where there is no GPU).
 
 use engine::Sample;
-use engine::render::{RenderJob, RenderSettings, render};
+use engine::render::{LightClusters, RenderJob, RenderSettings, render};
 use scenes::{
     Config, Light, LightKind, Material, Object, Part, Pattern, Primitive, Room, SceneSpec, Texture,
     Transform, View,
@@ -570,4 +570,33 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
     let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
     let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
     cov / (va * vb).sqrt().max(f64::MIN_POSITIVE)
+}
+
+#[test]
+fn coarse_light_clusters_keep_every_light() {
+    // The default light-cluster grid is far coarser than Bevy's (it costs CPU
+    // per view); it must still give the pixels of Bevy's 4,096-cluster grid, in
+    // scenes lit by several spot lights (the lights a too-coarse grid loses).
+    let mut config = Config::default();
+    config.lights.count = scenes::config::CountRange(3, 6);
+    config.lights.spot_probability = 1.0;
+    let specs: Vec<SceneSpec> = (0..6)
+        .map(|i| scenes::generate(&config, scenes::scene_seed(23, i), 4))
+        .collect();
+    let with = |light_clusters: LightClusters| {
+        let mut settings = RenderSettings::new(96, &config);
+        settings.labels = false;
+        settings.profile = scenes::ShadingProfile::Fast;
+        settings.light_clusters = light_clusters;
+        render_with(specs.clone(), settings)
+    };
+    let bevy_default = with(LightClusters {
+        total: 4096,
+        z_slices: 24,
+    });
+    let ours = with(LightClusters::default());
+    assert_eq!(ours.len(), 24);
+    for (a, b) in bevy_default.iter().zip(&ours) {
+        assert!(a.rgb == b.rgb, "{}: RGB differs", a.meta.key);
+    }
 }

@@ -63,6 +63,32 @@ pub enum RenderError {
 /// Most cameras (views) one app update may render.
 pub const MAX_VIEWS_PER_PASS: u32 = scenes::MAX_VIEWS_PER_PASS;
 
+/// The grid of light clusters of each view: Bevy assigns lights to the
+/// clusters on the CPU and uploads them for every view of every update, so
+/// the grid's size is a per-view cost.
+///
+/// Bevy's default (4,096 clusters, 24 depth slices) cost about a quarter of a
+/// view's time on lavapipe; 256 clusters in 8 slices gave byte-identical
+/// images. Too coarse a grid is wrong, not only slow: with one cluster per view
+/// Bevy 0.19 culls spot lights that do light the view
+/// (`coarse_light_clusters_keep_every_light` in the tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LightClusters {
+    /// Clusters per view, at most.
+    pub total: u32,
+    /// Depth slices among them, between the near plane and the view's far plane.
+    pub z_slices: u32,
+}
+
+impl Default for LightClusters {
+    fn default() -> Self {
+        LightClusters {
+            total: 256,
+            z_slices: 8,
+        }
+    }
+}
+
 /// How to render.
 #[derive(Clone, Debug)]
 pub struct RenderSettings {
@@ -82,6 +108,8 @@ pub struct RenderSettings {
     pub views_per_pass: u32,
     /// Shading of the RGB images.
     pub profile: ShadingProfile,
+    /// Each view's light-cluster grid (Bevy's clustered forward shading).
+    pub light_clusters: LightClusters,
     /// Samples the output channel holds before the renderer waits.
     pub channel_capacity: usize,
     /// Tries per frame before giving up.
@@ -101,6 +129,7 @@ impl RenderSettings {
             contour_depth_threshold: config.render.contour_depth_threshold,
             views_per_pass: config.render.views_per_pass,
             profile: config.render.profile,
+            light_clusters: LightClusters::default(),
             channel_capacity: 8,
             max_attempts: 30,
             warmup_limit: Duration::from_secs(300),
@@ -115,6 +144,15 @@ impl RenderSettings {
                     message: format!("must be in 1..=8192, got {v}"),
                 });
             }
+        }
+        let LightClusters { total, z_slices } = self.light_clusters;
+        if z_slices == 0 || total < z_slices || total > 4096 {
+            return Err(RenderError::InvalidSettings {
+                field: "light_clusters",
+                message: format!(
+                    "need 1 <= z_slices <= total <= 4096, got total {total}, z_slices {z_slices}"
+                ),
+            });
         }
         if !(1..=MAX_VIEWS_PER_PASS).contains(&self.views_per_pass) {
             return Err(RenderError::InvalidSettings {

@@ -165,7 +165,7 @@ pub struct CameraConfig {
 }
 
 /// Most frames one render pass may hold (`render.views_per_pass`).
-pub const MAX_VIEWS_PER_PASS: u32 = 16;
+pub const MAX_VIEWS_PER_PASS: u32 = 64;
 
 /// How RGB images are shaded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

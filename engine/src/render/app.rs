@@ -10,11 +10,11 @@ use bevy::render::render_resource::TextureFormat;
 use bevy::window::ExitCondition;
 use std::time::Duration;
 
-use super::RenderSettings;
 use super::driver::{Driver, ViewSlot, drive, view_clusters};
 use super::label::LabelPlugin;
 use super::readback::{ReadbackPlugin, ReadbackTargets};
 use super::scene::SceneAssets;
+use super::{LightClusters, RenderSettings};
 use scenes::ShadingProfile;
 
 /// Size and options the startup system needs.
@@ -24,6 +24,7 @@ struct TargetSpec {
     height: u32,
     views_per_pass: usize,
     profile: ShadingProfile,
+    light_clusters: LightClusters,
 }
 
 /// Builds the app that renders `driver`'s frames with `settings` until it is done.
@@ -54,6 +55,7 @@ pub fn build_app(driver: Driver, settings: &RenderSettings) -> App {
         height: settings.height,
         views_per_pass: settings.views_per_pass.max(1) as usize,
         profile: settings.profile,
+        light_clusters: settings.light_clusters,
     })
     .init_resource::<SceneAssets>()
     .insert_resource(driver)
@@ -109,7 +111,7 @@ fn setup(mut commands: Commands, mut images: ResMut<Assets<Image>>, spec: Res<Ta
             shadow_filter,
             Msaa::Off,
             // Re-set for each view's far plane when the camera is aimed.
-            view_clusters(1.0e3),
+            view_clusters(1.0e3, spec.light_clusters),
             ViewSlot(i),
             Transform::default(),
         ));

@@ -15,7 +15,7 @@ use super::assemble::{RawFrame, complete};
 use super::label::LabelMaterial;
 use super::readback::{FrameTag, Readback, ReadbackReceiver};
 use super::scene::{SceneAssets, SpawnCtx, spawn_scene};
-use super::{RenderError, RenderJob};
+use super::{LightClusters, RenderError, RenderJob};
 use crate::plan::FrameId;
 use scenes::{SceneSpec, ShadingProfile};
 
@@ -44,6 +44,8 @@ pub struct Driver {
     views_per_pass: usize,
     /// How parts are shaded.
     profile: ShadingProfile,
+    /// Each view's light-cluster grid.
+    light_clusters: LightClusters,
     /// Frames to render next, in order (re-rendered ones go back to the front).
     upcoming: VecDeque<FrameId>,
     /// Indices in the order they must be emitted.
@@ -83,6 +85,7 @@ impl Driver {
             warmup_limit: s.warmup_limit,
             views_per_pass: s.views_per_pass.max(1) as usize,
             profile: s.profile,
+            light_clusters: s.light_clusters,
             frames: Mutex::new(job.frames),
             scene_of: job.scene_of,
             out,
@@ -301,7 +304,14 @@ fn activate(cameras: &mut Cameras, count: usize) {
 }
 
 /// Places camera `slot` at a view of `spec`.
-fn aim(cameras: &mut Cameras, slot: usize, spec: &SceneSpec, view: usize, aspect: f32) {
+fn aim(
+    cameras: &mut Cameras,
+    slot: usize,
+    spec: &SceneSpec,
+    view: usize,
+    aspect: f32,
+    grid: LightClusters,
+) {
     let Some(v) = spec.views.get(view) else {
         return;
     };
@@ -316,7 +326,7 @@ fn aim(cameras: &mut Cameras, slot: usize, spec: &SceneSpec, view: usize, aspect
     };
     for (_, _, mut t, mut p, mut clusters) in cameras.iter_mut().filter(|c| c.0.0 == slot) {
         *t = transform;
-        *clusters = view_clusters(v.far);
+        *clusters = view_clusters(v.far, grid);
         *p = Projection::Perspective(PerspectiveProjection {
             fov: v.vfov_deg.to_radians(),
             aspect_ratio: aspect,
@@ -327,8 +337,8 @@ fn aim(cameras: &mut Cameras, slot: usize, spec: &SceneSpec, view: usize, aspect
     }
 }
 
-/// The light clusters of a view whose far plane is `far` metres away: Bevy's
-/// default grid of 24 depth slices, ending at that far plane.
+/// The light clusters of a view whose far plane is `far` metres away: `grid`'s
+/// clusters and depth slices, ending at that far plane.
 ///
 /// Bevy's default clusters end at the farthest light range the camera saw in
 /// its previous frame, and spot lights are culled against each cluster's box.
@@ -338,10 +348,10 @@ fn aim(cameras: &mut Cameras, slot: usize, spec: &SceneSpec, view: usize, aspect
 /// plane, and no resizing from the previous frame's light count, make every
 /// frame depend on its own view alone. (One cluster for the whole view is no
 /// way out: Bevy 0.19 then culls spot lights that do light the view.)
-pub(crate) fn view_clusters(far: f32) -> ClusterConfig {
+pub(crate) fn view_clusters(far: f32, grid: LightClusters) -> ClusterConfig {
     ClusterConfig::FixedZ {
-        total: 4096,
-        z_slices: 24,
+        total: grid.total,
+        z_slices: grid.z_slices,
         z_config: ClusterZConfig {
             first_slice_depth: 5.0,
             far_z_mode: ClusterFarZMode::Constant(far),
@@ -418,7 +428,7 @@ pub fn drive(
         if d.current.is_none() {
             let root = spawn_scene(&mut ctx, &d.warm_spec, d.profile, &mut ambient);
             d.current = Some((None, Arc::new(d.warm_spec.clone()), root));
-            aim(&mut cameras, 0, &d.warm_spec, 0, aspect);
+            aim(&mut cameras, 0, &d.warm_spec, 0, aspect, d.light_clusters);
             activate(&mut cameras, 1);
         }
         tag.0 = vec![d.issue(Issued::Warmup)];
@@ -441,9 +451,10 @@ pub fn drive(
         d.current = Some((Some(frame.scene_seed), Arc::new(spec), root));
     }
     let pass = d.extend_pass(frame);
+    let grid = d.light_clusters;
     if let Some((_, spec, _)) = &d.current {
         for (slot, f) in pass.iter().enumerate() {
-            aim(&mut cameras, slot, spec, f.view as usize, aspect);
+            aim(&mut cameras, slot, spec, f.view as usize, aspect, grid);
         }
     }
     activate(&mut cameras, pass.len());
