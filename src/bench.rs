@@ -60,6 +60,13 @@ pub struct RenderBenchArgs {
     /// Shading profile, `full` or `fast` (overrides `render.profile`).
     #[arg(long)]
     profile: Option<scenes::ShadingProfile>,
+    /// Base scene seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Renderer processes run at once (on a GPU, several fill it; each gets
+    /// seed `--seed + i`); prints each one's rates and their sum.
+    #[arg(long, default_value_t = 1)]
+    processes: u32,
     #[command(flatten)]
     scene: SceneConfigArgs,
 }
@@ -85,7 +92,7 @@ fn measure(a: &RenderBenchArgs, config: &Config, labels: bool) -> Result<(f64, S
     let mut settings = RenderSettings::new(a.size, &config);
     settings.labels = labels;
     let plan = Plan {
-        seed: 0,
+        seed: a.seed,
         views: a.views,
         count: u64::MAX,
         shard_size: u64::MAX,
@@ -118,7 +125,7 @@ fn measure_writing(a: &RenderBenchArgs, config: &Config) -> Result<f64> {
         out: tmp.path().join("data"),
         layout: engine::dataset::Layout::Tar,
         plan: Plan {
-            seed: 0,
+            seed: a.seed,
             views: a.views,
             count: a.warmup + a.frames,
             shard_size: 256,
@@ -139,8 +146,8 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Train(a) => crate::bench_train::run(a),
         BenchCommand::Profile(a) => crate::bench_profile::run(a),
         BenchCommand::Render(a) => {
-            if a.frames == 0 || a.size == 0 || a.views == 0 {
-                bail!("--frames, --size and --views must be at least 1");
+            if a.frames == 0 || a.size == 0 || a.views == 0 || a.processes == 0 {
+                bail!("--frames, --size, --views and --processes must be at least 1");
             }
             let config = a.config()?;
             println!(
@@ -151,6 +158,9 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 config.render.views_per_pass,
                 config.render.profile.name()
             );
+            if a.processes > 1 {
+                return crate::bench_processes::run(a.processes, a.seed);
+            }
             let wants = |m: Mode| {
                 a.mode == m || a.mode == Mode::All || (a.mode == Mode::Both && m != Mode::Write)
             };

@@ -1,6 +1,7 @@
 //! `synthfeat`: headless synthetic data generation and multitask training from the command line.
 
 mod bench;
+mod bench_processes;
 mod bench_profile;
 mod bench_train;
 mod compare;

@@ -123,6 +123,10 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
         &["bench", "render", "--frames", "1", "--views-per-pass", "0"],
         "render.views_per_pass",
     );
+    fails_naming(
+        &["bench", "render", "--frames", "1", "--processes", "0"],
+        "--processes",
+    );
     assert!(!out.exists(), "nothing is written on bad input");
     let file = write("a-file", "precious");
     fails_naming(
@@ -156,6 +160,44 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
         ],
         "missing",
     );
+}
+
+#[test]
+fn bench_render_sums_the_rates_of_its_processes() {
+    let o = synthfeat(&[
+        "bench",
+        "render",
+        "--size",
+        "32",
+        "--frames",
+        "8",
+        "--warmup",
+        "4",
+        "--views",
+        "4",
+        "--mode",
+        "labels",
+        "--processes",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let rate = |prefix: &str| -> Vec<f64> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .filter_map(|l| l.split([' ', ',']).find(|w| !w.is_empty())?.parse().ok())
+            .collect()
+    };
+    let each: Vec<f64> = ["process 0: rgb + labels ", "process 1: rgb + labels "]
+        .iter()
+        .flat_map(|p| rate(p))
+        .collect();
+    assert_eq!(each.len(), 2, "{text}");
+    assert!(text.contains("summed over 2 processes"), "{text}");
+    let sum = rate("rgb + labels:");
+    assert_eq!(sum.len(), 1, "{text}");
+    assert!(each.iter().all(|&r| r > 0.0));
+    assert!((sum[0] - each.iter().sum::<f64>()).abs() < 0.02, "{text}");
 }
 
 #[test]
