@@ -599,4 +599,16 @@ fn coarse_light_clusters_keep_every_light() {
     for (a, b) in bevy_default.iter().zip(&ours) {
         assert!(a.rgb == b.rgb, "{}: RGB differs", a.meta.key);
     }
+    // A grid with no depth slice, or more slices than clusters, is refused.
+    for (total, z_slices) in [(256, 0), (4, 8), (8192, 8)] {
+        let mut bad = RenderSettings::new(96, &config);
+        bad.light_clusters = LightClusters { total, z_slices };
+        let err = render(RenderJob::specs(specs.clone(), bad))
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("light_clusters")),
+            "{total}/{z_slices}: {err:?}"
+        );
+    }
 }

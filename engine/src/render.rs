@@ -67,9 +67,9 @@ pub const MAX_VIEWS_PER_PASS: u32 = scenes::MAX_VIEWS_PER_PASS;
 /// clusters on the CPU and uploads them for every view of every update, so
 /// the grid's size is a per-view cost.
 ///
-/// Bevy's default (4,096 clusters, 24 depth slices) cost about a quarter of a
-/// view's time on lavapipe; 256 clusters in 8 slices gave byte-identical
-/// images. Too coarse a grid is wrong, not only slow: with one cluster per view
+/// Bevy's default (4,096 clusters, 24 depth slices) cost about a fifth of a
+/// view's time on lavapipe at 32²; 256 clusters in 8 slices gave
+/// byte-identical images. Too coarse a grid is wrong, not only slow: with one cluster per view
 /// Bevy 0.19 culls spot lights that do light the view
 /// (`coarse_light_clusters_keep_every_light` in the tests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
