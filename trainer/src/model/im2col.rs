@@ -103,6 +103,13 @@ pub fn im2col_rows(
         let dst = &mut cols[run.column..][..run.count];
         match win.stride[1] {
             1 => dst.copy_from_slice(&image[run.pixel..][..run.count]),
+            // Pairs: every other value, as a loop the compiler vectorises.
+            2 => {
+                let src = &image[run.pixel..][..2 * run.count - 1];
+                for (d, pair) in dst.iter_mut().zip(src.chunks(2)) {
+                    *d = pair[0];
+                }
+            }
             s => {
                 for (d, v) in dst.iter_mut().zip(image[run.pixel..].iter().step_by(s)) {
                     *d = *v;
