@@ -21,6 +21,15 @@ pub enum BenchCommand {
     Profile(crate::bench_profile::ProfileArgs),
 }
 
+/// Labels of the report lines that carry a rate (RGB only, RGB + labels,
+/// RGB + labels + shards), which `bench_processes` reads back from its children.
+pub const RATE_LABELS: [&str; 3] = ["rgb only:", "rgb + labels:", "rgb + labels + shards:"];
+
+/// Prints a report line with the rate `fps` under `label` (one of [`RATE_LABELS`]).
+pub fn print_rate(label: &str, fps: f64, note: &str) {
+    println!("{label:<22} {fps:8.2} frames/s{note}");
+}
+
 /// Which render modes a bench measures.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -169,7 +178,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             if wants(Mode::Rgb) {
                 let (fps, adapter) = measure(&a, &config, false)?;
                 println!("adapter: {adapter}");
-                println!("rgb only:              {fps:8.2} frames/s");
+                print_rate(RATE_LABELS[0], fps, "");
                 rgb = Some(fps);
             }
             if wants(Mode::Labels) || a.mode == Mode::Write {
@@ -177,7 +186,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 if rgb.is_none() {
                     println!("adapter: {adapter}");
                 }
-                println!("rgb + labels:          {fps:8.2} frames/s");
+                print_rate(RATE_LABELS[1], fps, "");
                 labels = Some(fps);
             }
             if let (Some(rgb), Some(all)) = (rgb, labels) {
@@ -188,8 +197,10 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             }
             if wants(Mode::Write) {
                 let fps = measure_writing(&a, &config)?;
-                println!(
-                    "rgb + labels + shards: {fps:8.2} frames/s (PNG encoding and tar writing, as generate)"
+                print_rate(
+                    RATE_LABELS[2],
+                    fps,
+                    " (PNG encoding and tar writing, as generate)",
                 );
                 if let Some(all) = labels {
                     println!(

@@ -8,10 +8,9 @@
 
 use anyhow::{Context, Result, bail};
 use std::ffi::OsString;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
-/// Lines of `bench render`'s report that carry a rate, in the order printed.
-const RATES: [&str; 3] = ["rgb only:", "rgb + labels:", "rgb + labels + shards:"];
+use crate::bench::{RATE_LABELS, print_rate};
 
 /// `args` without option `name` and its value (`--name V` or `--name=V`).
 fn without_option(args: &[OsString], name: &str) -> Vec<OsString> {
@@ -62,12 +61,25 @@ pub fn run(processes: u32, seed: u64) -> Result<()> {
                 .with_context(|| format!("starting renderer process {i}"))
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut sums = [0.0f64; RATES.len()];
-    let mut seen = [0u32; RATES.len()];
-    for (i, child) in children.into_iter().enumerate() {
-        let out = child
-            .wait_with_output()
-            .with_context(|| format!("waiting for renderer process {i}"))?;
+    // Each child's output is drained on its own thread, so none can stall on
+    // a full pipe while another is waited for.
+    let outputs: Vec<std::io::Result<Output>> = std::thread::scope(|scope| {
+        let waits: Vec<_> = children
+            .into_iter()
+            .map(|child| scope.spawn(move || child.wait_with_output()))
+            .collect();
+        waits
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("waiting thread panicked")))
+            })
+            .collect()
+    });
+    let mut sums = [0.0f64; RATE_LABELS.len()];
+    let mut seen = [0u32; RATE_LABELS.len()];
+    for (i, out) in outputs.into_iter().enumerate() {
+        let out = out.with_context(|| format!("waiting for renderer process {i}"))?;
         let text = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
             bail!(
@@ -83,7 +95,7 @@ pub fn run(processes: u32, seed: u64) -> Result<()> {
         }
         let mut mine = Vec::new();
         for line in text.lines() {
-            for (k, label) in RATES.iter().enumerate() {
+            for (k, label) in RATE_LABELS.iter().enumerate() {
                 if let Some(r) = rate(line, label) {
                     sums[k] += r;
                     seen[k] += 1;
@@ -93,11 +105,12 @@ pub fn run(processes: u32, seed: u64) -> Result<()> {
         }
         println!("process {i}: {}", mine.join(", "));
     }
-    for (k, label) in RATES.iter().enumerate() {
+    for (k, label) in RATE_LABELS.iter().enumerate() {
         if seen[k] > 0 {
-            println!(
-                "{:<22} {:8.2} frames/s summed over {} processes",
-                label, sums[k], seen[k]
+            print_rate(
+                label,
+                sums[k],
+                &format!(" summed over {} processes", seen[k]),
             );
         }
     }

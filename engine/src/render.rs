@@ -69,8 +69,8 @@ pub const MAX_VIEWS_PER_PASS: u32 = scenes::MAX_VIEWS_PER_PASS;
 ///
 /// Bevy's default (4,096 clusters, 24 depth slices) cost about a fifth of a
 /// view's time on lavapipe at 32²; 256 clusters in 8 slices gave
-/// byte-identical images. Too coarse a grid is wrong, not only slow: with one cluster per view
-/// Bevy 0.19 culls spot lights that do light the view
+/// byte-identical images. Too coarse a grid is wrong, not only slow: with one
+/// cluster per view Bevy 0.19 culls spot lights that do light the view
 /// (`coarse_light_clusters_keep_every_light` in the tests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LightClusters {
@@ -79,6 +79,9 @@ pub struct LightClusters {
     /// Depth slices among them, between the near plane and the view's far plane.
     pub z_slices: u32,
 }
+
+/// Most clusters a view's grid may have (Bevy's default grid).
+pub const MAX_LIGHT_CLUSTERS: u32 = 4096;
 
 impl Default for LightClusters {
     fn default() -> Self {
@@ -146,11 +149,11 @@ impl RenderSettings {
             }
         }
         let LightClusters { total, z_slices } = self.light_clusters;
-        if z_slices == 0 || total < z_slices || total > 4096 {
+        if z_slices == 0 || total < z_slices || total > MAX_LIGHT_CLUSTERS {
             return Err(RenderError::InvalidSettings {
                 field: "light_clusters",
                 message: format!(
-                    "need 1 <= z_slices <= total <= 4096, got total {total}, z_slices {z_slices}"
+                    "need 1 <= z_slices <= total <= {MAX_LIGHT_CLUSTERS}, got total {total}, z_slices {z_slices}"
                 ),
             });
         }
