@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time machine set-up: the Vulkan loader and, where no Vulkan driver is
-# installed, Mesa's software driver lavapipe; Fashion-MNIST as a real image
-# set. Idempotent; run as root (or with sudo).
+# installed, Mesa's software driver lavapipe; make; Fashion-MNIST as a real
+# image set. Idempotent; run as root (or with sudo).
 set -euo pipefail
 
 have_icd() { compgen -G '/usr/share/vulkan/icd.d/*.json' >/dev/null || compgen -G '/etc/vulkan/icd.d/*.json' >/dev/null; }
@@ -14,6 +14,15 @@ if ! have_icd || ! have_loader; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     libvulkan1 mesa-vulkan-drivers >/dev/null
+fi
+
+# `make`, which the allocator's build (jemalloc, through tikv-jemalloc-sys) runs.
+if ! command -v make >/dev/null; then
+  echo "setup: installing make (the jemalloc build runs it)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends make >/dev/null
 fi
 
 # Real images for domain adaptation and evaluation: Fashion-MNIST (IDX files

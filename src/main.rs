@@ -69,7 +69,6 @@ enum Command {
 }
 
 fn main() {
-    malloc::keep_freed_memory();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SYNTHFEAT_LOG").unwrap_or_else(|_| {

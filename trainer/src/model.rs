@@ -10,9 +10,12 @@ mod block;
 pub mod conv;
 mod flex_conv;
 mod flex_norm;
+mod gemm;
 pub mod head;
 mod im2col;
 pub mod norm;
+mod patches;
+mod plane_conv;
 pub mod resize;
 pub mod small;
 

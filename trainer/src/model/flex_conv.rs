@@ -30,7 +30,10 @@ use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 
 use std::ops::Range;
 
+use super::gemm::{self, View};
 use super::im2col::{Window, col2im_rows_add, im2col_rows};
+use super::patches;
+use super::plane_conv::{self, FEW_OUTPUTS, PlaneConv};
 
 type FlexTensor = FloatTensor<Flex>;
 /// A tensor of `Autodiff<Flex>`: burn-flex's tensor and its graph node.
@@ -200,6 +203,14 @@ fn primitive(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
 /// A tensor's values, row-major.
 fn host(t: &FlexTensor) -> Option<Vec<f32>> {
     tensor(t.clone()).into_data().into_vec::<f32>().ok()
+}
+
+/// A vector's values.
+fn host1(t: &FlexTensor) -> Option<Vec<f32>> {
+    Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(t.clone()))
+        .into_data()
+        .into_vec::<f32>()
+        .ok()
 }
 
 /// Values per block of a column matrix: large convolutions work block by
@@ -375,7 +386,8 @@ fn columns_back(w: &[f32], m: usize, a: &[f32], batch: usize, win: &Window) -> O
 const FEW_ROWS: usize = 64;
 
 /// A convolution's forward pass as `W · cols(x)`, for convolutions with few
-/// input channels; `None` elsewhere (then burn-flex's kernel runs).
+/// input channels, or directly ([`plane_conv`]) for stride-1 ones with few
+/// output channels; `None` elsewhere (then burn-flex's kernel runs).
 fn fast_forward(
     kind: &ConvKind,
     x: &FlexTensor,
@@ -393,11 +405,29 @@ fn fast_forward(
             let yp = times_columns(&host(weight)?, w0, &host(x)?, n, &win)?;
             (swap_outer(&yp, [w0, n, oh * ow]), [w0, oh, ow])
         }
+        // Stride 1 with a few outputs (the heads' last layer): directly.
+        ConvKind::Conv(o)
+            if o.groups == 1 && w1 == cx && o.stride == [1, 1] && w0 <= FEW_OUTPUTS =>
+        {
+            let conv = PlaneConv {
+                input: [n, cx, h, w],
+                outputs: w0,
+                kernel: [kh, kw],
+                padding: o.padding,
+                dilation: o.dilation,
+            };
+            let [oh, ow] = conv.out()?;
+            let b = match bias {
+                Some(b) => Some(host1(b)?),
+                None => None,
+            };
+            let y = plane_conv::forward(&conv, &host(x)?, &host(weight)?, b.as_deref())?;
+            return Some(primitive(y, [n, w0, oh, ow]));
+        }
         _ => return None,
     };
     if let Some(b) = bias {
-        let b = Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(b.clone()));
-        let b = b.into_data().into_vec::<f32>().ok()?;
+        let b = host1(b)?;
         for (plane, v) in y.chunks_mut((oh * ow).max(1)).zip(b.iter().cycle()) {
             plane.iter_mut().for_each(|y| *y += v);
         }
@@ -415,6 +445,23 @@ fn fast_grads(state: &State, dy: FlexTensor, want: [bool; 2]) -> Option<Grads> {
     let values = || Some((host(&state.x)?, host(&state.weight)?, host(&dy)?));
     let kernel = [kh, kw];
     let (dx, dw) = match &state.kind {
+        // Stride 1 with a few outputs (the heads' last layer): directly.
+        ConvKind::Conv(o)
+            if o.groups == 1 && [w0, w1] == [cy, cx] && o.stride == [1, 1] && cy <= FEW_OUTPUTS =>
+        {
+            let conv = PlaneConv {
+                input: [n, cx, h, w],
+                outputs: cy,
+                kernel,
+                padding: o.padding,
+                dilation: o.dilation,
+            };
+            if conv.out()? != [oh, ow] {
+                return None;
+            }
+            let (x, weight, dy) = values()?;
+            plane_conv::backward(&conv, &x, &weight, &dy, want)?
+        }
         ConvKind::Conv(o) if o.groups == 1 && [w0, w1] == [cy, cx] => {
             let win = Window::new(cx, [h, w], kernel, [o.stride, o.padding, o.dilation]);
             if win.out()? != [oh, ow] {
@@ -477,9 +524,13 @@ fn fast_grads(state: &State, dy: FlexTensor, want: [bool; 2]) -> Option<Grads> {
 /// Input and weight gradients on the host, each where wanted.
 type HostGrads = (Option<Vec<f32>>, Option<Vec<f32>>);
 
-/// The gradients of `y = col2im(Wᵀ · X)` (an up-convolution, `W [cx, K]`)
-/// from the columns of `dy` under `win`: `dX = W · cols`, `dW = X · colsᵀ`;
-/// each only where `want` says.
+/// The gradients of `y = col2im(Wᵀ · X)` (an up-convolution, `W [cx, K]`
+/// with `K` ordered `(cy, ky, kx)`) from the patches of `dy` under `win`,
+/// image by image in blocks of rows: `dX = P · W'`, `dW' += Pᵀ · X`, where
+/// `P` is the patch-major matrix of channels-last `dy` and `W'` the weight
+/// reordered to `(ky, kx, cy)` rows. Those layouts are gemm's fast case
+/// ([`super::gemm`]); one patch block serves both products. Each gradient
+/// only where `want` says.
 fn from_output_columns(
     weight: &[f32],
     x: &[f32],
@@ -488,21 +539,57 @@ fn from_output_columns(
     win: &Window,
     [want_x, want_w]: [bool; 2],
 ) -> Option<HostGrads> {
-    let dx = match want_x {
-        true => {
-            let dxp = times_columns(weight, cx, dy, n, win)?;
-            Some(swap_outer(&dxp, [cx, n, positions]))
+    let [h, w] = win.out()?;
+    let (cy, k) = (win.channels, win.rows());
+    let taps = win.kernel[0] * win.kernel[1];
+    if h * w != positions || weight.len() != cx * k || x.len() != n * cx * positions {
+        return None;
+    }
+    // W [cx, (cy, tap)] → W' [(tap, cy), cx].
+    let mut wr = vec![0.0f32; k * cx];
+    for ci in 0..cx {
+        for co in 0..cy {
+            for t in 0..taps {
+                wr[(t * cy + co) * cx + ci] = weight[(ci * cy + co) * taps + t];
+            }
         }
-        false => None,
-    };
-    let dw = match want_w {
-        true => {
-            let xp = swap_outer(x, [n, cx, positions]);
-            Some(times_columns_t(&xp, cx, dy, n, win)?)
+    }
+    let dy_last = patches::transpose_inner(dy, [n, cy, win.size[0] * win.size[1]])?;
+    let per = (BLOCK_VALUES / (w * k).max(1)).clamp(1, h.max(1));
+    let mut block = vec![0.0f32; per * w * k];
+    let mut dx_block = vec![0.0f32; if want_x { per * w * cx } else { 0 }];
+    let mut dx = vec![0.0f32; if want_x { x.len() } else { 0 }];
+    let mut dwr = vec![0.0f32; if want_w { k * cx } else { 0 }];
+    for image in 0..n {
+        for start in (0..h).step_by(per) {
+            let rows = start..(start + per).min(h);
+            let bp = rows.len() * w;
+            let p = &mut block[..bp * k];
+            patches::patches_into(&dy_last, image, win, rows, p)?;
+            let first = image * cx * positions + start * w;
+            if want_x {
+                let out = &mut dx_block[..bp * cx];
+                gemm::matmul(out, View::rows(p, [bp, k]), View::rows(&wr, [k, cx]), false)?;
+                patches::transpose_into(out, [bp, cx], &mut dx[first..], [0, positions])?;
+            }
+            if want_w {
+                let xs = View::strided(&x[first..], [bp, cx], [1, positions]);
+                gemm::matmul(&mut dwr, View::transposed(p, [k, bp]), xs, true)?;
+            }
         }
-        false => None,
-    };
-    Some((dx, dw))
+    }
+    let dw = want_w.then(|| {
+        let mut dw = vec![0.0f32; k * cx];
+        for ci in 0..cx {
+            for co in 0..cy {
+                for t in 0..taps {
+                    dw[(ci * cy + co) * taps + t] = dwr[(t * cy + co) * cx + ci];
+                }
+            }
+        }
+        dw
+    });
+    Some((want_x.then_some(dx), dw))
 }
 
 #[cfg(test)]
@@ -537,12 +624,19 @@ mod tests {
                 [8, 3, 3, 3],
                 [4, 8, 9, 8],
             ),
-            // Stride 1, fewer output channels: the flipped-window path.
+            // Stride 1, a few output channels: the direct path.
             (
                 ConvKind::Conv(ConvOptions::new([1, 1], [1, 1], [1, 1], 1)),
                 [2, 16, 9, 7],
                 [3, 16, 3, 3],
                 [2, 3, 9, 7],
+            ),
+            // Stride 1, fewer output channels: the flipped-window path.
+            (
+                ConvKind::Conv(ConvOptions::new([1, 1], [1, 1], [1, 1], 1)),
+                [2, 16, 9, 7],
+                [6, 16, 3, 3],
+                [2, 6, 9, 7],
             ),
             // Stride 1, many more output channels: the col2im path.
             (

@@ -66,7 +66,7 @@ impl Window {
 
     /// Output positions `o < out` whose input index `o·stride + offset - pad`
     /// lies inside the image, on axis `a`, for kernel tap `k`.
-    fn valid(&self, a: usize, k: usize, out: usize) -> (usize, usize) {
+    pub(super) fn valid(&self, a: usize, k: usize, out: usize) -> (usize, usize) {
         let (offset, pad, stride) = (k * self.dilation[a], self.padding[a], self.stride[a]);
         let lo = pad.saturating_sub(offset).div_ceil(stride);
         let hi = (self.size[a] + pad)
