@@ -82,71 +82,9 @@ pub fn forward(
             for (o, plane) in planes.chunks_mut(oh * ow).enumerate() {
                 plane.fill(bias.map_or(0.0, |b| b[o]));
             }
-            image_forward(conv, image, weight, planes);
+            image_taps(Pass::Output, conv, planes, weight, image);
         });
     Some(y)
-}
-
-/// One image's output planes (already holding the bias): the best compiled
-/// form of [`accumulate_taps`] for this CPU.
-fn image_forward(conv: &PlaneConv, image: &[f32], weight: &[f32], planes: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { accumulate_avx512(conv, image, weight, planes) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { accumulate_avx2(conv, image, weight, planes) };
-        }
-    }
-    accumulate_taps(conv, image, weight, planes);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn accumulate_avx512(conv: &PlaneConv, image: &[f32], weight: &[f32], planes: &mut [f32]) {
-    accumulate_taps(conv, image, weight, planes);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn accumulate_avx2(conv: &PlaneConv, image: &[f32], weight: &[f32], planes: &mut [f32]) {
-    accumulate_taps(conv, image, weight, planes);
-}
-
-/// Adds every input plane of `image`, shifted by every tap and scaled by its
-/// weight, into each output plane of `planes`. Input channel outermost, so
-/// one input plane stays in cache for all outputs and taps.
-#[inline(always)]
-fn accumulate_taps(conv: &PlaneConv, image: &[f32], weight: &[f32], planes: &mut [f32]) {
-    let [_, c, h, w] = conv.input;
-    let [kh, kw] = conv.kernel;
-    let Some([oh, ow]) = conv.out() else {
-        return;
-    };
-    for (ci, plane_in) in image.chunks_exact(h * w).enumerate().take(c) {
-        for (o, plane_out) in planes.chunks_exact_mut(oh * ow).enumerate() {
-            for ky in 0..kh {
-                let (ylo, yhi, iy0) = conv.valid(0, ky, oh);
-                for kx in 0..kw {
-                    let (xlo, xhi, ix0) = conv.valid(1, kx, ow);
-                    if xhi == xlo {
-                        continue;
-                    }
-                    let wv = weight[((o * c + ci) * kh + ky) * kw + kx];
-                    for (r, oy) in (ylo..yhi).enumerate() {
-                        let src = &plane_in[(iy0 + r) * w + ix0..][..xhi - xlo];
-                        let dst = &mut plane_out[oy * ow + xlo..][..xhi - xlo];
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d += wv * s;
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// The input and weight gradients, each where it was wanted.
@@ -201,46 +139,50 @@ pub fn backward(
 /// Which sum over taps [`image_taps`] runs for one image.
 #[derive(Clone, Copy)]
 enum Pass {
+    /// `dst` += the output planes, `a` = the weight, `b` = the input planes.
+    Output,
     /// `dst` = the input gradient's planes, `a` = the weight, `b` = `dy`.
     InputGrad,
     /// `dst` += the weight gradient, `a` = the input planes, `b` = `dy`.
     WeightGrad,
 }
 
-/// One image's share of a backward pass: the best compiled form of
-/// [`backward_taps`] for this CPU.
+/// One image's share of a pass: the best compiled form of [`taps`] for
+/// this CPU.
 fn image_taps(pass: Pass, conv: &PlaneConv, dst: &mut [f32], a: &[f32], b: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { backward_avx512(pass, conv, dst, a, b) };
+            return unsafe { taps_avx512(pass, conv, dst, a, b) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { backward_avx2(pass, conv, dst, a, b) };
+            return unsafe { taps_avx2(pass, conv, dst, a, b) };
         }
     }
-    backward_taps(pass, conv, dst, a, b);
+    taps(pass, conv, dst, a, b);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn backward_avx512(pass: Pass, conv: &PlaneConv, dst: &mut [f32], a: &[f32], b: &[f32]) {
-    backward_taps(pass, conv, dst, a, b);
+fn taps_avx512(pass: Pass, conv: &PlaneConv, dst: &mut [f32], a: &[f32], b: &[f32]) {
+    taps(pass, conv, dst, a, b);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn backward_avx2(pass: Pass, conv: &PlaneConv, dst: &mut [f32], a: &[f32], b: &[f32]) {
-    backward_taps(pass, conv, dst, a, b);
+fn taps_avx2(pass: Pass, conv: &PlaneConv, dst: &mut [f32], a: &[f32], b: &[f32]) {
+    taps(pass, conv, dst, a, b);
 }
 
 /// For each input channel, output channel and tap, the rows where output
-/// `(oy, ox)` meets input `(oy + ky·d - p, ox + kx·d - p)`: the input
-/// gradient adds `w · dy` there; the weight gradient sums `x · dy`.
+/// `(oy, ox)` meets input `(oy + ky·d - p, ox + kx·d - p)`: the output adds
+/// `w · x` there, the input gradient adds `w · dy`, the weight gradient sums
+/// `x · dy`. Input channel outermost, so one input plane stays in cache for
+/// all outputs and taps.
 #[inline(always)]
-fn backward_taps(pass: Pass, conv: &PlaneConv, dst: &mut [f32], a: &[f32], b: &[f32]) {
+fn taps(pass: Pass, conv: &PlaneConv, dst: &mut [f32], a: &[f32], b: &[f32]) {
     let [_, c, h, w] = conv.input;
     let [kh, kw] = conv.kernel;
     let Some([oh, ow]) = conv.out() else {
@@ -248,7 +190,7 @@ fn backward_taps(pass: Pass, conv: &PlaneConv, dst: &mut [f32], a: &[f32], b: &[
     };
     for ci in 0..c {
         for o in 0..conv.outputs {
-            let grad = &b[o * oh * ow..][..oh * ow];
+            let plane_out = o * oh * ow..(o + 1) * oh * ow;
             for ky in 0..kh {
                 let (ylo, yhi, iy0) = conv.valid(0, ky, oh);
                 for kx in 0..kw {
@@ -259,18 +201,26 @@ fn backward_taps(pass: Pass, conv: &PlaneConv, dst: &mut [f32], a: &[f32], b: &[
                     let tap = ((o * c + ci) * kh + ky) * kw + kx;
                     let len = xhi - xlo;
                     match pass {
+                        Pass::Output => {
+                            let wv = a[tap];
+                            let plane_in = &b[ci * h * w..][..h * w];
+                            let plane = &mut dst[plane_out.clone()];
+                            for (r, oy) in (ylo..yhi).enumerate() {
+                                let d = &mut plane[oy * ow + xlo..][..len];
+                                add_scaled(d, &plane_in[(iy0 + r) * w + ix0..][..len], wv);
+                            }
+                        }
                         Pass::InputGrad => {
+                            let grad = &b[plane_out.clone()];
                             let wv = a[tap];
                             let plane = &mut dst[ci * h * w..][..h * w];
                             for (r, oy) in (ylo..yhi).enumerate() {
                                 let d = &mut plane[(iy0 + r) * w + ix0..][..len];
-                                let g = &grad[oy * ow + xlo..][..len];
-                                for (d, g) in d.iter_mut().zip(g) {
-                                    *d += wv * g;
-                                }
+                                add_scaled(d, &grad[oy * ow + xlo..][..len], wv);
                             }
                         }
                         Pass::WeightGrad => {
+                            let grad = &b[plane_out.clone()];
                             let plane = &a[ci * h * w..][..h * w];
                             let mut lanes = [0.0f32; 16];
                             for (r, oy) in (ylo..yhi).enumerate() {
@@ -285,6 +235,12 @@ fn backward_taps(pass: Pass, conv: &PlaneConv, dst: &mut [f32], a: &[f32], b: &[
             }
         }
     }
+}
+
+/// `d += w · s`, a loop the compiler vectorises.
+#[inline(always)]
+fn add_scaled(d: &mut [f32], s: &[f32], w: f32) {
+    d.iter_mut().zip(s).for_each(|(d, s)| *d += w * s);
 }
 
 /// `lanes[i % 16] += a[i] · b[i]`: sixteen independent sums, which the
