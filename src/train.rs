@@ -383,9 +383,16 @@ pub fn run(a: TrainArgs) -> Result<()> {
 
 /// Refuses to train on wgpu when one step of this model and batch shape gives
 /// other gradients than the CPU (burn 0.21's wgpu convolution weight gradients
-/// are wrong at some batch × map sizes).
+/// are wrong at some batch × map sizes), and warns when they differ by more
+/// than float32 summation order explains on lavapipe.
 fn check_wgpu(config: &TrainConfig) -> Result<()> {
-    const TOLERANCE: f64 = 1e-3;
+    // Differences past this are a wrong kernel: the known defects measured
+    // 3.4e-1 (a weight gradient) and 20–70 % (single sums).
+    const REFUSE: f64 = 1e-2;
+    // lavapipe agrees within this at every shape the tests run (the CPU
+    // against itself on a reversed batch: 1.5e-6); a GPU's own reduction
+    // order and matmul precision may exceed it (an H200: 3.56e-3).
+    const WARN: f64 = 1e-3;
     eprintln!(
         "checking one training step on wgpu against the CPU (--skip-backend-check skips this)"
     );
@@ -396,15 +403,23 @@ fn check_wgpu(config: &TrainConfig) -> Result<()> {
         &Default::default(),
         &Default::default(),
     )?;
-    if error > TOLERANCE {
+    let shape = format!(
+        "--batch {}, --size {}, --label-scale {}",
+        config.batch, config.size, config.label_scale
+    );
+    if error > REFUSE {
         bail!(
             "--device wgpu computes a training step that disagrees with the CPU for this model and \
-             batch shape (--batch {}, --size {}, --label-scale {}): {what} is off by {error:.2e} \
-             (relative; tolerance {TOLERANCE:.0e}), a defect of burn 0.21's wgpu backend at some \
-             sizes. Use --device cpu, or another --batch, --size or --label-scale",
-            config.batch,
-            config.size,
-            config.label_scale
+             batch shape ({shape}): {what} is off by {error:.2e} (relative; refused above \
+             {REFUSE:.0e}), a defect of burn 0.21's wgpu backend at some sizes. Use --device \
+             cpu, or another --batch, --size or --label-scale"
+        );
+    }
+    if error > WARN {
+        eprintln!(
+            "warning: on wgpu, {what} differs from the CPU's by {error:.2e} (relative) for this \
+             batch shape ({shape}): more than float32 summation order gives on lavapipe \
+             ({WARN:.0e}), less than a wrong kernel ({REFUSE:.0e}); training goes on"
         );
     }
     Ok(())

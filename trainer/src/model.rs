@@ -18,6 +18,7 @@ mod patches;
 mod plane_conv;
 pub mod resize;
 pub mod small;
+mod up_conv;
 
 pub use alexnet::AlexNet;
 pub use block::ConvBlock;

@@ -13,10 +13,15 @@
 //! | up-conv, `W [Ci, Co·k²]` | the output gradient `dY` | `X · colsᵀ` | `W · cols` |
 //!
 //! with `dY`, `X` laid out `[channels, batch·positions]`, the matrices built
-//! in blocks of output rows. The forward pass is burn-flex's own, except for
-//! convolutions with few input channels (the first layer), where `W · cols`
-//! is faster. Anything this does not cover (groups, asymmetric padding, other
-//! dtypes, output padding) stays on burn's path; see [`super::conv`].
+//! in blocks of output rows. Up-convolutions whose output is exactly
+//! `stride×` their input (the heads') run forward and backward in
+//! [`super::up_conv`], by output phase on channels-last images; the heads'
+//! last convolution (stride 1, a few outputs) in [`super::plane_conv`]. The
+//! other forward passes are burn-flex's own, except for convolutions with
+//! few input channels (the first layer), where `W · cols` is faster.
+//! Tensors are read in place where burn-flex stores them contiguously.
+//! Anything this does not cover (groups, asymmetric padding, other dtypes,
+//! output padding) stays on burn's path; see [`super::conv`].
 
 use burn::backend::Autodiff;
 use burn::backend::Flex;
@@ -28,12 +33,14 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use super::gemm::{self, View};
 use super::im2col::{Window, col2im_rows_add, im2col_rows};
 use super::patches;
 use super::plane_conv::{self, FEW_OUTPUTS, PlaneConv};
+use super::up_conv::{self, UpConv};
 
 type FlexTensor = FloatTensor<Flex>;
 /// A tensor of `Autodiff<Flex>`: burn-flex's tensor and its graph node.
@@ -200,9 +207,17 @@ fn primitive(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
         .tensor()
 }
 
-/// A tensor's values, row-major.
-fn host(t: &FlexTensor) -> Option<Vec<f32>> {
-    tensor(t.clone()).into_data().into_vec::<f32>().ok()
+/// A tensor's values, row-major: borrowed where burn-flex stores them that
+/// way (a copy costs as much as a small layer's products), copied otherwise.
+fn host(t: &FlexTensor) -> Option<Cow<'_, [f32]>> {
+    match t.as_slice::<f32>() {
+        Some(values) => Some(Cow::Borrowed(values)),
+        None => tensor(t.clone())
+            .into_data()
+            .into_vec::<f32>()
+            .ok()
+            .map(Cow::Owned),
+    }
 }
 
 /// A vector's values.
@@ -387,7 +402,8 @@ const FEW_ROWS: usize = 64;
 
 /// A convolution's forward pass as `W · cols(x)`, for convolutions with few
 /// input channels, or directly ([`plane_conv`]) for stride-1 ones with few
-/// output channels; `None` elsewhere (then burn-flex's kernel runs).
+/// output channels; an up-convolution's by output phase ([`up_conv`]);
+/// `None` elsewhere (then burn-flex's kernel runs).
 fn fast_forward(
     kind: &ConvKind,
     x: &FlexTensor,
@@ -424,6 +440,17 @@ fn fast_forward(
             let y = plane_conv::forward(&conv, &host(x)?, &host(weight)?, b.as_deref())?;
             return Some(primitive(y, [n, w0, oh, ow]));
         }
+        // Up-convolutions to exactly `stride×` the input: by output phase.
+        ConvKind::Transpose(o) => {
+            let conv = up_conv_of(o, [n, cx, h, w], [w0, w1, kh, kw])?;
+            let b = match bias {
+                Some(b) => Some(host1(b)?),
+                None => None,
+            };
+            let y = up_conv::forward(&conv, &host(x)?, &host(weight)?, b.as_deref())?;
+            let [oh, ow] = conv.out();
+            return Some(primitive(y, [n, w1, oh, ow]));
+        }
         _ => return None,
     };
     if let Some(b) = bias {
@@ -433,6 +460,19 @@ fn fast_forward(
         }
     }
     Some(primitive(y, [n, c, oh, ow]))
+}
+
+/// The up-convolution [`up_conv`] computes for options `o`, input shape
+/// `x` and weight shape `weight`, if it covers them.
+fn up_conv_of(
+    o: &ConvTransposeOptions<2>,
+    x: [usize; 4],
+    [w0, w1, kh, kw]: [usize; 4],
+) -> Option<UpConv> {
+    if o.groups != 1 || o.padding_out != [0, 0] || o.dilation != [1, 1] || w0 != x[1] {
+        return None;
+    }
+    UpConv::new(x, w1, [kh, kw], o.stride, o.padding)
 }
 
 /// The gradients from column matrices; `None` where the op is outside what
@@ -501,6 +541,14 @@ fn fast_grads(state: &State, dy: FlexTensor, want: [bool; 2]) -> Option<Grads> {
                     (dx, dw)
                 }
             }
+        }
+        ConvKind::Transpose(o)
+            if up_conv_of(o, [n, cx, h, w], [w0, w1, kh, kw])
+                .is_some_and(|c| c.out() == [oh, ow] && c.outputs == cy) =>
+        {
+            let conv = up_conv_of(o, [n, cx, h, w], [w0, w1, kh, kw])?;
+            let (x, weight, dy) = values()?;
+            up_conv::backward(&conv, &x, &weight, &dy, want)?
         }
         ConvKind::Transpose(o)
             if o.groups == 1 && o.padding_out == [0, 0] && [w0, w1] == [cx, cy] =>

@@ -64,12 +64,44 @@ fn fits(len: usize, [rows, cols]: [usize; 2], [rs, cs]: [usize; 2]) -> bool {
         .is_some_and(|last| last < len)
 }
 
+/// Which threads a product runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// rayon's pool, split over the output.
+    Pool,
+    /// The calling thread alone (for callers that are already one task of
+    /// many).
+    Caller,
+}
+
 /// `dst = a · b` (or `dst += a · b` where `add`), with `dst` row-major
-/// `[m, n]`; `None` (nothing written) where the shapes disagree or a view
-/// reaches past its slice.
+/// `[m, n]`, on rayon's pool; `None` (nothing written) where the shapes
+/// disagree or a view reaches past its slice.
 pub fn matmul(dst: &mut [f32], a: View<'_>, b: View<'_>, add: bool) -> Option<()> {
+    let n = b.shape[1];
+    if dst.len() != a.shape[0] * n {
+        return None;
+    }
+    matmul_strided(dst, [n, 1], a, b, add, Threads::Pool)
+}
+
+/// `dst = a · b` (or `+=` where `add`) with element `(i, j)` of the `[m, n]`
+/// result at `dst[i·strides[0] + j·strides[1]]`; the rows (or the columns)
+/// must not overlap, and `dst` may hold other values between them, which
+/// are left as they are. `None` (nothing written) where the shapes disagree,
+/// a view reaches past its slice or the destination's elements overlap.
+pub fn matmul_strided(
+    dst: &mut [f32],
+    strides: [usize; 2],
+    a: View<'_>,
+    b: View<'_>,
+    add: bool,
+    threads: Threads,
+) -> Option<()> {
     let ([m, k], [k2, n]) = (a.shape, b.shape);
-    if k != k2 || dst.len() != m * n || !a.fits() || !b.fits() {
+    let [rs, cs] = strides;
+    let disjoint = (cs >= 1 && rs >= n * cs) || (rs >= 1 && cs >= m * rs) || m * n <= 1;
+    if k != k2 || !disjoint || !fits(dst.len(), [m, n], strides) || !a.fits() || !b.fits() {
         return None;
     }
     if m == 0 || n == 0 {
@@ -77,27 +109,31 @@ pub fn matmul(dst: &mut [f32], a: View<'_>, b: View<'_>, add: bool) -> Option<()
     }
     if k == 0 {
         if !add {
-            dst.fill(0.0);
+            for i in 0..m {
+                for j in 0..n {
+                    dst[i * rs + j * cs] = 0.0;
+                }
+            }
         }
         return Some(());
     }
-    let threads = rayon::current_num_threads();
-    let parallelism = match threads {
-        0 | 1 => gemm::Parallelism::None,
-        t => gemm::Parallelism::Rayon(t),
+    let parallelism = match (threads, rayon::current_num_threads()) {
+        (Threads::Caller, _) | (_, 0 | 1) => gemm::Parallelism::None,
+        (Threads::Pool, t) => gemm::Parallelism::Rayon(t),
     };
     let stride = |s: usize| s as isize;
-    // SAFETY: every element of `a` and `b` lies inside its slice (`fits`),
-    // `dst` holds exactly `m·n` values written row-major, and `dst` is a
-    // unique borrow, so it overlaps neither operand.
+    // SAFETY: every element of `a`, `b` and the `[m, n]` destination lies
+    // inside its slice (`fits`), no two destination elements share an
+    // address (`disjoint`), and `dst` is a unique borrow, so it overlaps
+    // neither operand.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
             dst.as_mut_ptr(),
-            1,
-            stride(n),
+            stride(cs),
+            stride(rs),
             add,
             a.data.as_ptr(),
             stride(a.strides[1]),
@@ -159,6 +195,41 @@ mod tests {
             assert_eq!(matmul(&mut out, va, vb, true), Some(()));
             assert_eq!(out, want.iter().map(|v| 2.0 * v).collect::<Vec<_>>());
         }
+    }
+
+    /// A strided destination gets the product in its elements and keeps the
+    /// values between them; overlapping rows are refused.
+    #[test]
+    fn a_strided_destination_keeps_the_values_between_its_elements() {
+        let (m, k, n) = (4, 3, 2);
+        let (a, b) = (values(m * k, 3), values(k * n, 4));
+        let want = naive(&a, [m, k], &b, n);
+        let (va, vb) = (View::rows(&a, [m, k]), View::rows(&b, [k, n]));
+        for threads in [Threads::Pool, Threads::Caller] {
+            // Rows 5 apart, the two values one apart: three untouched between.
+            let mut out = vec![-1.0; 5 * (m - 1) + n + 1];
+            assert_eq!(
+                matmul_strided(&mut out[1..], [5, 1], va, vb, false, threads),
+                Some(())
+            );
+            for (at, v) in out.iter().enumerate() {
+                let (i, j) = ((at.max(1) - 1) / 5, (at.max(1) - 1) % 5);
+                match (at >= 1 && j < n).then_some(()) {
+                    Some(()) => assert_eq!(*v, want[i * n + j]),
+                    None => assert_eq!(*v, -1.0),
+                }
+            }
+            // Column-major with gaps.
+            let mut cols = vec![0.0; (n - 1) * 6 + m];
+            assert_eq!(
+                matmul_strided(&mut cols, [1, 6], va, vb, false, threads),
+                Some(())
+            );
+            assert_eq!(cols[6 + 3], want[3 * n + 1]);
+        }
+        let mut out = vec![0.0; 16];
+        assert!(matmul_strided(&mut out, [1, 1], va, vb, false, Threads::Pool).is_none());
+        assert_eq!(out, vec![0.0; 16]);
     }
 
     #[test]

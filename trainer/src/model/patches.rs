@@ -30,33 +30,51 @@ pub fn transpose_inner(v: &[f32], [batch, a, b]: [usize; 3]) -> Option<Vec<f32>>
 
 /// Writes the transpose of the row-major `[a, b]` matrix `src` into `dst`:
 /// entry `(i, j)` goes to `dst[j·stride + offset + i]`, so columns
-/// `offset..offset + a` of a row-major `[b, stride]` matrix, block by block
-/// so both sides stay in cache. `None` (nothing written) where `src` is not `a·b`
-/// long or `dst` does not reach that far.
+/// `offset..offset + a` of a row-major `[b, stride]` matrix. `None`
+/// (nothing written) where `src` is not `a·b` long or `dst` does not reach
+/// that far.
 pub fn transpose_into(
     src: &[f32],
     [a, b]: [usize; 2],
     dst: &mut [f32],
     [offset, stride]: [usize; 2],
 ) -> Option<()> {
+    if src.len() != a * b || offset + a > stride.max(a) {
+        return None;
+    }
+    transpose_block(src, [a, b], b, dst.get_mut(offset..)?, stride)
+}
+
+/// Writes the transpose of the `[a, b]` matrix whose rows start
+/// `src_stride` apart in `src`: entry `src[i·src_stride + j]` goes to
+/// `dst[j·dst_stride + i]`, block by block so both sides stay in cache.
+/// Values of `dst` outside those places are left as they are. `None`
+/// (nothing written) where a stride is shorter than its row or either
+/// slice is too short.
+pub fn transpose_block(
+    src: &[f32],
+    [a, b]: [usize; 2],
+    src_stride: usize,
+    dst: &mut [f32],
+    dst_stride: usize,
+) -> Option<()> {
     // Blocks of `TILE` source rows: their cache lines stay in L1 while every
     // column of the block is read and written as a contiguous destination run.
     const TILE: usize = 128;
-    if src.len() != a * b {
-        return None;
-    }
-    if a * b == 0 {
+    if a == 0 || b == 0 {
         return Some(());
     }
-    if offset + a > stride.max(a) || (b - 1) * stride + offset + a > dst.len() {
+    let src_end = (a - 1).checked_mul(src_stride)?.checked_add(b)?;
+    let dst_end = (b - 1).checked_mul(dst_stride)?.checked_add(a)?;
+    if src_stride < b || dst_stride < a || src_end > src.len() || dst_end > dst.len() {
         return None;
     }
     for i0 in (0..a).step_by(TILE) {
         let len = TILE.min(a - i0);
-        let block = &src[i0 * b..];
+        let block = &src[i0 * src_stride..];
         for j in 0..b {
-            let run = &mut dst[j * stride + offset + i0..][..len];
-            for (d, v) in run.iter_mut().zip(block[j..].iter().step_by(b)) {
+            let run = &mut dst[j * dst_stride + i0..][..len];
+            for (d, v) in run.iter_mut().zip(block[j..].iter().step_by(src_stride)) {
                 *d = *v;
             }
         }
@@ -121,6 +139,25 @@ mod tests {
         assert_eq!(t[15 + 3 * 2 + 1], v[15 + 5 + 2]);
         assert_eq!(transpose_inner(&t, [2, 5, 3]), Some(v.clone()));
         assert!(transpose_inner(&v[1..], [2, 3, 5]).is_none());
+    }
+
+    /// A block of a wider matrix lands, transposed, between other values.
+    #[test]
+    fn a_strided_block_transposes_into_a_strided_place() {
+        // Rows of 3 taken from a [4, 5] matrix, written into rows 6 apart.
+        let src: Vec<f32> = (0..20).map(|i| i as f32).collect();
+        let mut dst = vec![-1.0; 2 * 6 + 4];
+        assert_eq!(transpose_block(&src, [4, 3], 5, &mut dst, 6), Some(()));
+        for j in 0..3 {
+            for i in 0..4 {
+                assert_eq!(dst[j * 6 + i], src[i * 5 + j]);
+            }
+        }
+        for untouched in [4, 5, 10, 11] {
+            assert_eq!(dst[untouched], -1.0);
+        }
+        assert!(transpose_block(&src, [4, 6], 5, &mut dst, 6).is_none());
+        assert!(transpose_block(&src, [4, 3], 5, &mut dst[..15], 6).is_none());
     }
 
     /// Each patch entry is the pixel its tap lands on, or zero in the padding,

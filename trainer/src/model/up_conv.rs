@@ -1,0 +1,480 @@
+//! Up-convolutions whose output is exactly `stride×` their input (kernel
+//! `k = stride + 2·padding`, a multiple of the stride; the heads' 4×4,
+//! stride 2, padding 1), forward and backward, as matrix products over
+//! channels-last images in gemm's fast layout with no patch matrix.
+//!
+//! **Forward, by output phase.** The outputs of one phase `(oy mod s,
+//! ox mod s)` are a stride-1 convolution of the input with `T×T` of the
+//! kernel's taps (`T = k/s`). In the zero-padded channels-last input `xp`
+//! (`[Hp, Q, C]`), kernel row `t` of that convolution reads, for output
+//! `(a, b)`, the `T·C` contiguous values from pixel `(a + start + t, b +
+//! start')`. Numbering outputs `r = a·Q + b` makes that an overlapping
+//! matrix view with rows `C` apart: one product per phase and kernel row.
+//! Rows with `b ≥ w` are computed and dropped (`Q - w` of every `Q`).
+//!
+//! **Backward.** `dX` is a stride-`s` convolution of `dY`: with the padded
+//! channels-last `dY` split into planes by row residue mod `s` and rows
+//! `s·Q` pixels long, kernel row `ky` reads, for input pixel `r = iy·Q +
+//! ix`, `k·C` contiguous values `s·C·r` from its start: `dX = Σ P_ky ·
+//! W'_ky` and `dW'_ky += P_kyᵀ · X`, with `X` the padded input viewed with
+//! the same row numbering (zeros at `ix ≥ w`, so dropped rows add nothing).
+//!
+//! Images are spread over rayon's threads, each product on its own thread,
+//! so each image's buffers stay in that core's cache.
+
+use rayon::prelude::*;
+
+use super::gemm::{self, Threads, View};
+use super::patches::transpose_block;
+
+/// Input and weight gradients, each where wanted.
+pub type HostGrads = (Option<Vec<f32>>, Option<Vec<f32>>);
+
+/// One axis of an up-convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Axis {
+    /// Input size.
+    size: usize,
+    stride: usize,
+    kernel: usize,
+    padding: usize,
+    /// Taps per phase: `kernel / stride`.
+    taps: usize,
+    /// Zero padding of the input before and after, in the forward pass.
+    before: usize,
+    after: usize,
+}
+
+impl Axis {
+    fn new(size: usize, stride: usize, kernel: usize, padding: usize) -> Option<Self> {
+        if size == 0 || stride == 0 || kernel != stride + 2 * padding || !kernel.is_multiple_of(stride) {
+            return None;
+        }
+        let taps = kernel / stride;
+        // Phase q's window covers input rows a + q_offset - (T-1) ..= a + q_offset,
+        // q_offset = (q + padding) / stride, which grows with q.
+        Some(Axis {
+            size,
+            stride,
+            kernel,
+            padding,
+            taps,
+            before: taps - 1 - padding / stride,
+            after: padding.div_ceil(stride),
+        })
+    }
+
+    /// The padded input's length.
+    fn padded(&self) -> usize {
+        self.size + self.before + self.after
+    }
+
+    /// Where phase `q`'s window starts, in the padded input, for output 0.
+    fn start(&self, q: usize) -> usize {
+        (q + self.padding) / self.stride - self.padding / self.stride
+    }
+
+    /// The kernel tap that phase `q`'s window row `t` multiplies.
+    fn tap(&self, q: usize, t: usize) -> usize {
+        (q + self.padding) % self.stride + self.stride * (self.taps - 1 - t)
+    }
+}
+
+/// An up-convolution (weight `[inputs, outputs, kh, kw]`, groups 1,
+/// dilation 1, no output padding) that this module covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpConv {
+    /// Images in the batch.
+    pub batch: usize,
+    /// Input channels.
+    pub inputs: usize,
+    /// Output channels.
+    pub outputs: usize,
+    axes: [Axis; 2],
+}
+
+impl UpConv {
+    /// The up-convolution of a `[batch, inputs, h, w]` input, or `None`
+    /// where its output is not exactly `stride×` the input.
+    pub fn new(
+        [batch, inputs, h, w]: [usize; 4],
+        outputs: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> Option<Self> {
+        if inputs == 0 || outputs == 0 {
+            return None;
+        }
+        Some(UpConv {
+            batch,
+            inputs,
+            outputs,
+            axes: [
+                Axis::new(h, stride[0], kernel[0], padding[0])?,
+                Axis::new(w, stride[1], kernel[1], padding[1])?,
+            ],
+        })
+    }
+
+    /// Output height and width.
+    pub fn out(&self) -> [usize; 2] {
+        self.axes.map(|a| a.size * a.stride)
+    }
+
+    fn input_len(&self) -> usize {
+        self.inputs * self.axes[0].size * self.axes[1].size
+    }
+
+    fn output_len(&self) -> usize {
+        let [oh, ow] = self.out();
+        self.outputs * oh * ow
+    }
+
+    fn weight_len(&self) -> usize {
+        self.inputs * self.outputs * self.axes[0].kernel * self.axes[1].kernel
+    }
+
+    /// Row length of the padded input (`Q`), also the row numbering of every
+    /// product.
+    fn q(&self) -> usize {
+        self.axes[1].padded()
+    }
+
+    /// Product rows: up to the last real pixel, so no view reads past its
+    /// buffer.
+    fn rows(&self) -> usize {
+        let [y, x] = self.axes;
+        (y.size - 1) * self.q() + x.size
+    }
+
+    /// One image (NCHW) into `xp`, zero-padded and channels-last.
+    fn pad_input(&self, x: &[f32], xp: &mut [f32]) -> Option<()> {
+        let [ay, ax] = self.axes;
+        let (c, q) = (self.inputs, self.q());
+        xp.fill(0.0);
+        for iy in 0..ay.size {
+            let dst = xp.get_mut(((iy + ay.before) * q + ax.before) * c..)?;
+            let src = x.get(iy * ax.size..)?;
+            transpose_block(src, [c, ax.size], ay.size * ax.size, dst, c)?;
+        }
+        Some(())
+    }
+
+    fn threads(&self) -> Threads {
+        match self.batch >= rayon::current_num_threads() {
+            true => Threads::Caller,
+            false => Threads::Pool,
+        }
+    }
+}
+
+/// `y = up_conv(x, weight) + bias`, all NCHW host values; `None` where a
+/// length disagrees with `conv`.
+pub fn forward(conv: &UpConv, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Option<Vec<f32>> {
+    let [ay, ax] = conv.axes;
+    let (ci, co, q) = (conv.inputs, conv.outputs, conv.q());
+    let bias_ok = bias.is_none_or(|b| b.len() == co);
+    if x.len() != conv.batch * conv.input_len() || weight.len() != conv.weight_len() || !bias_ok {
+        return None;
+    }
+    // Per phase and window row: [(tx, ci), co] from weight [ci, co, kh, kw].
+    let (kh, kw) = (ay.kernel, ax.kernel);
+    let block = ax.taps * ci * co;
+    let mut wf = vec![0.0f32; ay.stride * ax.stride * ay.taps * block];
+    for (index, dst) in wf.chunks_mut(block).enumerate() {
+        let (phase, ty) = (index / ay.taps, index % ay.taps);
+        let (qy, qx) = (phase / ax.stride, phase % ax.stride);
+        let ky = ay.tap(qy, ty);
+        for tx in 0..ax.taps {
+            let kx = ax.tap(qx, tx);
+            for c in 0..ci {
+                for o in 0..co {
+                    dst[(tx * ci + c) * co + o] = weight[((c * co + o) * kh + ky) * kw + kx];
+                }
+            }
+        }
+    }
+    let [oh, ow] = conv.out();
+    let (m, threads) = (conv.rows(), conv.threads());
+    // Output planes by row phase: [phase][a][s·Q pixels][co].
+    let plane = ay.size * ax.stride * q * co;
+    let mut y = vec![0.0f32; conv.batch * conv.output_len()];
+    let scratch = || {
+        let xp = vec![0.0f32; ay.padded() * q * ci];
+        (xp, vec![0.0f32; ay.stride * plane])
+    };
+    y.par_chunks_mut(conv.output_len().max(1))
+        .zip(x.par_chunks(conv.input_len().max(1)))
+        .try_for_each_init(scratch, |(xp, yp), (y, x)| {
+            conv.pad_input(x, xp)?;
+            match bias {
+                Some(b) => yp.chunks_mut(co).for_each(|p| p.copy_from_slice(b)),
+                None => yp.fill(0.0),
+            }
+            for (index, w) in wf.chunks(block).enumerate() {
+                let (phase, ty) = (index / ay.taps, index % ay.taps);
+                let (qy, qx) = (phase / ax.stride, phase % ax.stride);
+                let from = ((ay.start(qy) + ty) * q + ax.start(qx)) * ci;
+                let lhs = View::strided(xp.get(from..)?, [m, ax.taps * ci], [ci, 1]);
+                let dst = yp.get_mut(qy * plane + qx * co..)?;
+                let rhs = View::rows(w, [ax.taps * ci, co]);
+                gemm::matmul_strided(dst, [ax.stride * co, 1], lhs, rhs, true, threads)?;
+            }
+            // Phase planes → NCHW rows, dropping the columns past the image.
+            for oy in 0..oh {
+                let (a, qy) = (oy / ay.stride, oy % ay.stride);
+                let src = yp.get(qy * plane + a * ax.stride * q * co..)?;
+                transpose_block(src, [ow, co], co, y.get_mut(oy * ow..)?, oh * ow)?;
+            }
+            Some(())
+        })?;
+    Some(y)
+}
+
+/// The input and weight gradients of [`forward`] for output gradient `dy`
+/// (NCHW host values), each where `want` says; `None` where a length
+/// disagrees with `conv`.
+pub fn backward(
+    conv: &UpConv,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    [want_x, want_w]: [bool; 2],
+) -> Option<HostGrads> {
+    let [ay, ax] = conv.axes;
+    let (ci, co, q) = (conv.inputs, conv.outputs, conv.q());
+    let n = conv.batch;
+    if x.len() != n * conv.input_len()
+        || weight.len() != conv.weight_len()
+        || dy.len() != n * conv.output_len()
+    {
+        return None;
+    }
+    let (kh, kw) = (ay.kernel, ax.kernel);
+    // W [ci, (co, ky, kx)] → W' [(ky, kx, co), ci].
+    let k = kh * kw * co;
+    let mut wr = vec![0.0f32; k * ci];
+    for c in 0..ci {
+        for o in 0..co {
+            for t in 0..kh * kw {
+                wr[(t * co + o) * ci + c] = weight[(c * co + o) * kh * kw + t];
+            }
+        }
+    }
+    let [oh, ow] = conv.out();
+    let (m, threads) = (conv.rows(), conv.threads());
+    let (h, w) = (ay.size, ax.size);
+    // Padded dY planes by row residue: [residue][h + T rows][s·Q pixels][co].
+    let row = ax.stride * q * co;
+    let plane = (h + ay.taps) * row;
+    let block = kw * co;
+    let scratch = || {
+        let xp = vec![0.0f32; ay.padded() * q * ci];
+        let dyp = vec![0.0f32; ay.stride * plane];
+        let dxp = vec![0.0f32; if want_x { m * ci } else { 0 }];
+        (xp, dyp, dxp)
+    };
+    let mut dx = vec![0.0f32; if want_x { x.len() } else { 0 }];
+    let mut dx_images: Vec<Option<&mut [f32]>> = match want_x {
+        true => dx.chunks_mut(conv.input_len().max(1)).map(Some).collect(),
+        false => (0..n).map(|_| None).collect(),
+    };
+    dx_images.truncate(n);
+    let image = |(xp, dyp, dxp): &mut (Vec<f32>, Vec<f32>, Vec<f32>),
+                 dw: &mut [f32],
+                 i: usize,
+                 dx: Option<&mut [f32]>|
+     -> Option<()> {
+        dyp.fill(0.0);
+        let dy = dy.get(i * conv.output_len()..)?;
+        for oy in 0..oh {
+            let (residue, r) = ((oy + ay.padding) % ay.stride, (oy + ay.padding) / ay.stride);
+            let dst = dyp.get_mut(residue * plane + r * row + ax.padding * co..)?;
+            transpose_block(dy.get(oy * ow..)?, [co, ow], oh * ow, dst, co)?;
+        }
+        if want_w {
+            conv.pad_input(x.get(i * conv.input_len()..)?, xp)?;
+        }
+        let xs = xp.get((ay.before * q + ax.before) * ci..)?;
+        for ky in 0..kh {
+            let from = (ky % ay.stride) * plane + (ky / ay.stride) * row;
+            let taps = dyp.get(from..)?;
+            if want_x {
+                let lhs = View::strided(taps, [m, block], [ax.stride * co, 1]);
+                let rhs = View::rows(wr.get(ky * block * ci..)?, [block, ci]);
+                gemm::matmul_strided(dxp, [ci, 1], lhs, rhs, ky > 0, threads)?;
+            }
+            if want_w {
+                let lhs = View::strided(taps, [block, m], [1, ax.stride * co]);
+                let rhs = View::strided(xs, [m, ci], [ci, 1]);
+                let dst = dw.get_mut(ky * block * ci..)?;
+                gemm::matmul_strided(dst, [ci, 1], lhs, rhs, true, threads)?;
+            }
+        }
+        if let Some(dx) = dx {
+            for iy in 0..h {
+                let src = dxp.get(iy * q * ci..)?;
+                transpose_block(src, [w, ci], ci, dx.get_mut(iy * w..)?, h * w)?;
+            }
+        }
+        Some(())
+    };
+    let dwr = dx_images
+        .into_par_iter()
+        .enumerate()
+        .try_fold(
+            || (scratch(), vec![0.0f32; if want_w { k * ci } else { 0 }]),
+            |(mut s, mut dw), (i, dx)| {
+                image(&mut s, &mut dw, i, dx)?;
+                Some((s, dw))
+            },
+        )
+        .map(|r| r.map(|(_, dw)| dw))
+        .try_reduce(Vec::new, |a, b| {
+            Some(match (a.is_empty(), b.is_empty()) {
+                (true, _) => b,
+                (_, true) => a,
+                _ => a.iter().zip(&b).map(|(a, b)| a + b).collect(),
+            })
+        })?;
+    let dw = want_w.then(|| {
+        let mut dw = vec![0.0f32; k * ci];
+        for c in 0..ci {
+            for o in 0..co {
+                for t in 0..kh * kw {
+                    dw[(c * co + o) * kh * kw + t] =
+                        dwr.get((t * co + o) * ci + c).copied().unwrap_or(0.0);
+                }
+            }
+        }
+        dw
+    });
+    Some((want_x.then_some(dx), dw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+    use burn::tensor::ops::{ConvTransposeOptions, ModuleOps};
+    use burn::tensor::{Tensor, TensorData, TensorPrimitive};
+
+    fn values(len: usize, seed: usize) -> Vec<f32> {
+        (0..len)
+            .map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.0) - 1.0)
+            .collect()
+    }
+
+    fn primitive(v: &[f32], shape: [usize; 4]) -> burn::tensor::ops::FloatTensor<Flex> {
+        Tensor::<Flex, 4>::from_data(TensorData::new(v.to_vec(), shape), &Default::default())
+            .into_primitive()
+            .tensor()
+    }
+
+    fn host(t: burn::tensor::ops::FloatTensor<Flex>) -> Vec<f32> {
+        Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(t))
+            .into_data()
+            .to_vec()
+            .unwrap_or_default()
+    }
+
+    fn assert_close(got: &[f32], want: &[f32], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-5 * scale,
+                "{what}[{i}]: {g} against {w}"
+            );
+        }
+    }
+
+    /// Forward and both gradients equal burn's transposed convolution and
+    /// its gradients, for the heads' 4×4 stride-2 kernel and the other
+    /// kernels whose output is `stride×` the input, on uneven sizes, with
+    /// one image (products on the pool) and several (on the images' threads).
+    #[test]
+    fn forward_and_gradients_agree_with_burn() {
+        for (batch, [ci, co], [h, w], kernel, stride, padding) in [
+            (3, [5, 6], [5, 7], [4, 4], [2, 2], [1, 1]),
+            (1, [4, 3], [3, 2], [4, 4], [2, 2], [1, 1]),
+            (2, [3, 4], [4, 3], [2, 2], [2, 2], [0, 0]),
+            (2, [3, 2], [5, 4], [3, 3], [1, 1], [1, 1]),
+            (2, [2, 3], [3, 4], [4, 2], [2, 2], [1, 0]),
+        ] {
+            let conv = UpConv::new([batch, ci, h, w], co, kernel, stride, padding);
+            let Some(conv) = conv else {
+                panic!("{kernel:?} {stride:?} {padding:?} not covered");
+            };
+            let [oh, ow] = conv.out();
+            let (x, weight, bias) = (
+                values(batch * ci * h * w, 1),
+                values(ci * co * kernel[0] * kernel[1], 2),
+                values(co, 3),
+            );
+            let dy = values(batch * co * oh * ow, 4);
+            let options = ConvTransposeOptions::new(stride, padding, [0, 0], [1, 1], 1);
+            let xs = [batch, ci, h, w];
+            let ws = [ci, co, kernel[0], kernel[1]];
+            let bt = Tensor::<Flex, 1>::from_data(
+                TensorData::new(bias.clone(), [co]),
+                &Default::default(),
+            )
+            .into_primitive()
+            .tensor();
+            let want = host(Flex::conv_transpose2d(
+                primitive(&x, xs),
+                primitive(&weight, ws),
+                Some(bt),
+                options.clone(),
+            ));
+            let got = forward(&conv, &x, &weight, Some(&bias));
+            assert_close(&got.unwrap_or_default(), &want, "y");
+            let want_dx = host(Flex::conv_transpose2d_x_backward(
+                primitive(&weight, ws),
+                primitive(&dy, [batch, co, oh, ow]),
+                options.clone(),
+            ));
+            let want_dw = host(Flex::conv_transpose2d_weight_backward(
+                primitive(&x, xs),
+                primitive(&weight, ws),
+                primitive(&dy, [batch, co, oh, ow]),
+                options,
+            ));
+            let Some((Some(dx), Some(dw))) = backward(&conv, &x, &weight, &dy, [true, true]) else {
+                panic!("no gradients for {conv:?}");
+            };
+            assert_close(&dx, &want_dx, "dx");
+            assert_close(&dw, &want_dw, "dw");
+            // Each gradient alone is the same.
+            let only_w = backward(&conv, &x, &weight, &dy, [false, true]);
+            assert_eq!(
+                only_w.map(|(dx, dw)| (dx.is_none(), dw)),
+                Some((true, Some(dw)))
+            );
+            let only_x = backward(&conv, &x, &weight, &dy, [true, false]);
+            assert_eq!(
+                only_x.map(|(dx, dw)| (dx, dw.is_none())),
+                Some((Some(dx), true))
+            );
+        }
+    }
+
+    #[test]
+    fn what_it_does_not_cover_or_mismatched_lengths_are_refused() {
+        // Output not stride× the input (kernel 3, stride 2, padding 1).
+        assert!(UpConv::new([1, 2, 4, 4], 2, [3, 3], [2, 2], [1, 1]).is_none());
+        assert!(UpConv::new([1, 2, 0, 4], 2, [4, 4], [2, 2], [1, 1]).is_none());
+        assert!(UpConv::new([1, 0, 4, 4], 2, [4, 4], [2, 2], [1, 1]).is_none());
+        let Some(conv) = UpConv::new([2, 2, 3, 3], 2, [4, 4], [2, 2], [1, 1]) else {
+            panic!("the heads' up-convolution is not covered");
+        };
+        let (x, weight) = (values(2 * 2 * 9, 1), values(2 * 2 * 16, 2));
+        assert!(forward(&conv, &x[1..], &weight, None).is_none());
+        assert!(forward(&conv, &x, &weight[1..], None).is_none());
+        assert!(forward(&conv, &x, &weight, Some(&[1.0])).is_none());
+        let dy = values(2 * 2 * 36, 3);
+        assert!(backward(&conv, &x, &weight, &dy[1..], [true, true]).is_none());
+    }
+}
