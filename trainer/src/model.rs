@@ -26,6 +26,10 @@ pub use head::DenseHead;
 pub use norm::BatchNorm2d;
 pub use small::SmallBackbone;
 
+/// A convolution's input and weight gradients as host values, each only
+/// where it was wanted (the CPU training kernels' common result).
+type HostGrads = (Option<Vec<f32>>, Option<Vec<f32>>);
+
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Tensor;

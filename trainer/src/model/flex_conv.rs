@@ -36,6 +36,7 @@ use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::HostGrads;
 use super::gemm::{self, View};
 use super::im2col::{Window, col2im_rows_add, im2col_rows};
 use super::patches;
@@ -568,9 +569,6 @@ fn fast_grads(state: &State, dy: FlexTensor, want: [bool; 2]) -> Option<Grads> {
         weight: dw.map(|v| primitive(v, [w0, w1, kh, kw])),
     })
 }
-
-/// Input and weight gradients on the host, each where wanted.
-type HostGrads = (Option<Vec<f32>>, Option<Vec<f32>>);
 
 /// The gradients of `y = col2im(Wᵀ · X)` (an up-convolution, `W [cx, K]`
 /// with `K` ordered `(cy, ky, kx)`) from the patches of `dy` under `win`,

@@ -10,6 +10,8 @@
 
 use rayon::prelude::*;
 
+use super::HostGrads;
+
 /// Output channels up to which [`forward`] is used.
 pub const FEW_OUTPUTS: usize = 4;
 
@@ -87,9 +89,6 @@ pub fn forward(
     Some(y)
 }
 
-/// The input and weight gradients, each where it was wanted.
-pub type Grads = (Option<Vec<f32>>, Option<Vec<f32>>);
-
 /// The gradients of [`forward`] for the output gradient `dy`
 /// (`[batch, outputs, oh, ow]`): the input's, `[batch, channels, h, w]`, and
 /// the weight's, `[outputs, channels, kh, kw]`, each where `want` says;
@@ -100,7 +99,7 @@ pub fn backward(
     weight: &[f32],
     dy: &[f32],
     [want_x, want_w]: [bool; 2],
-) -> Option<Grads> {
+) -> Option<HostGrads> {
     let [n, c, h, w] = conv.input;
     let [oh, ow] = conv.out()?;
     let [kh, kw] = conv.kernel;

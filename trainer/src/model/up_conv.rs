@@ -24,11 +24,9 @@
 
 use rayon::prelude::*;
 
+use super::HostGrads;
 use super::gemm::{self, Threads, View};
 use super::patches::transpose_block;
-
-/// Input and weight gradients, each where wanted.
-pub type HostGrads = (Option<Vec<f32>>, Option<Vec<f32>>);
 
 /// One axis of an up-convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +45,11 @@ struct Axis {
 
 impl Axis {
     fn new(size: usize, stride: usize, kernel: usize, padding: usize) -> Option<Self> {
-        if size == 0 || stride == 0 || kernel != stride + 2 * padding || !kernel.is_multiple_of(stride) {
+        if size == 0
+            || stride == 0
+            || kernel != stride + 2 * padding
+            || !kernel.is_multiple_of(stride)
+        {
             return None;
         }
         let taps = kernel / stride;
@@ -148,11 +150,12 @@ impl UpConv {
         (y.size - 1) * self.q() + x.size
     }
 
-    /// One image (NCHW) into `xp`, zero-padded and channels-last.
+    /// One image (NCHW) into the interior of `xp` (channels-last, the
+    /// padding around it zero). Every call writes the same places, so a
+    /// buffer that starts zeroed keeps zero padding across images.
     fn pad_input(&self, x: &[f32], xp: &mut [f32]) -> Option<()> {
         let [ay, ax] = self.axes;
         let (c, q) = (self.inputs, self.q());
-        xp.fill(0.0);
         for iy in 0..ay.size {
             let dst = xp.get_mut(((iy + ay.before) * q + ax.before) * c..)?;
             let src = x.get(iy * ax.size..)?;
@@ -286,7 +289,7 @@ pub fn backward(
                  i: usize,
                  dx: Option<&mut [f32]>|
      -> Option<()> {
-        dyp.fill(0.0);
+        // Each image writes the same places of `dyp`: its padding stays zero.
         let dy = dy.get(i * conv.output_len()..)?;
         for oy in 0..oh {
             let (residue, r) = ((oy + ay.padding) % ay.stride, (oy + ay.padding) / ay.stride);
