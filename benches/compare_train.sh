@@ -12,6 +12,7 @@
 #   DEVICES    backends to measure (default: every CPU backend the binary offers)
 #   THREADS    threads for every implementation (default: all cores)
 #   PYTHON     a Python with torch (default: python3)
+#   TORCH_ARGS extra arguments for the PyTorch reference alone, e.g. --channels-last
 # OpenMP waits passively (OMP_WAIT_POLICY=PASSIVE): PyTorch's default spinning
 # collapses when cores are shared, which would flatter whichever runs second.
 set -euo pipefail
@@ -30,7 +31,8 @@ if [[ -z "${DEVICES:-}" ]]; then
   DEVICES=$(echo "$offered" | tr ',' ' ' | xargs -n1 | grep -v '^wgpu$' | xargs)
 fi
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads RAYON_NUM_THREADS=$threads
-echo "devices: $DEVICES; $threads threads; OMP_WAIT_POLICY=PASSIVE; args: ${args[*]:-(defaults)}"
+read -r -a torch_args <<<"${TORCH_ARGS:-}"
+echo "devices: $DEVICES; $threads threads; OMP_WAIT_POLICY=PASSIVE; args: ${args[*]:-(defaults)}; PyTorch also: ${torch_args[*]:-(nothing)}"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 field() { "$py" -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])' "$1"; }
@@ -41,7 +43,7 @@ for ((r = 1; r <= rounds; r++)); do
     echo "$d $s" >>"$results"
     line+=" $d $s"
   done
-  s=$("$py" benches/reference_torch.py --json --threads "$threads" "${args[@]}" | field samples_per_s)
+  s=$("$py" benches/reference_torch.py --json --threads "$threads" "${args[@]}" "${torch_args[@]}" | field samples_per_s)
   echo "pytorch $s" >>"$results"
   echo "$line pytorch $s samples/s"
 done

@@ -39,6 +39,7 @@ pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
         conv.weight.val(),
         conv.bias.as_ref().map(|b| b.val()),
         kind,
+        false,
     ) {
         Ok(y) => y,
         Err(x) => conv.forward(x),
@@ -47,6 +48,20 @@ pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
 
 /// `conv.forward(x)` for an up-convolution.
 pub fn conv_transpose2d<B: Backend>(conv: &ConvTranspose2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    up(conv, x, false)
+}
+
+/// `relu(conv.forward(x))` for an up-convolution: on CPU training one op,
+/// with the ReLU applied as the output is written and its mask applied as
+/// the output gradient is read.
+pub fn conv_transpose2d_relu<B: Backend>(
+    conv: &ConvTranspose2d<B>,
+    x: Tensor<B, 4>,
+) -> Tensor<B, 4> {
+    up(conv, x, true)
+}
+
+fn up<B: Backend>(conv: &ConvTranspose2d<B>, x: Tensor<B, 4>, relu: bool) -> Tensor<B, 4> {
     let kind = ConvKind::Transpose(ConvTransposeOptions::new(
         conv.stride,
         conv.padding,
@@ -54,24 +69,22 @@ pub fn conv_transpose2d<B: Backend>(conv: &ConvTranspose2d<B>, x: Tensor<B, 4>) 
         conv.dilation,
         conv.groups,
     ));
-    match on_cpu_train(
-        x,
-        conv.weight.val(),
-        conv.bias.as_ref().map(|b| b.val()),
-        kind,
-    ) {
+    let bias = conv.bias.as_ref().map(|b| b.val());
+    match on_cpu_train(x, conv.weight.val(), bias, kind, relu) {
         Ok(y) => y,
+        Err(x) if relu => burn::tensor::activation::relu(conv.forward(x)),
         Err(x) => conv.forward(x),
     }
 }
 
-/// Runs `kind` through [`flex_conv`] when `B` is `Autodiff<Flex>` and the
-/// tensors are `f32`; otherwise hands `x` back.
+/// Runs `kind` (then a ReLU where `relu`) through [`flex_conv`] when `B` is
+/// `Autodiff<Flex>` and the tensors are `f32`; otherwise hands `x` back.
 fn on_cpu_train<B: Backend>(
     x: Tensor<B, 4>,
     weight: Tensor<B, 4>,
     bias: Option<Tensor<B, 1>>,
     kind: ConvKind,
+    relu: bool,
 ) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
     if TypeId::of::<B>() != TypeId::of::<CpuTrain>()
         || x.dtype() != DType::F32
@@ -91,6 +104,7 @@ fn on_cpu_train<B: Backend>(
         x.into_primitive().tensor(),
         weight.into_primitive().tensor(),
         bias.map(|b| b.into_primitive().tensor()),
+        relu,
     );
     match cast(Tensor::<CpuTrain, 4>::from_primitive(
         TensorPrimitive::Float(y),
@@ -242,11 +256,23 @@ mod tests {
                 |x| conv_transpose2d(&conv, x),
                 |x| conv.forward(x),
                 || (conv.weight.val(), conv.bias.as_ref().map(|b| b.val())),
-                x,
+                x.clone(),
             );
             assert!(
                 errs.iter().all(|e| *e < 1e-5),
                 "up-conv {ci}→{co} {k}×{k}/{s} pad {p}: errors (out, x, w, b) {errs:?}"
+            );
+            // With the ReLU: fused where up_conv covers the shape, burn's
+            // ReLU after the op elsewhere (5×5 / 3).
+            let errs = compare(
+                |x| conv_transpose2d_relu(&conv, x),
+                |x| burn::tensor::activation::relu(conv.forward(x)),
+                || (conv.weight.val(), conv.bias.as_ref().map(|b| b.val())),
+                x,
+            );
+            assert!(
+                errs.iter().all(|e| *e < 1e-5),
+                "up-conv + ReLU {ci}→{co} {k}×{k}/{s} pad {p}: errors (out, x, w, b) {errs:?}"
             );
         }
     }

@@ -30,7 +30,7 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, FloatTensor, ModuleOps};
+use burn::tensor::ops::{ActivationOps, ConvOptions, ConvTransposeOptions, FloatTensor, ModuleOps};
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 
 use std::borrow::Cow;
@@ -56,12 +56,14 @@ pub enum ConvKind {
     Transpose(ConvTransposeOptions<2>),
 }
 
-/// What the backward pass keeps: the op, its input and its weight.
+/// What the backward pass keeps: the op, its input and its weight, and its
+/// output where a ReLU was applied to it.
 #[derive(Clone, Debug)]
 struct State {
     kind: ConvKind,
     x: FlexTensor,
     weight: FlexTensor,
+    relu_output: Option<FlexTensor>,
 }
 
 #[derive(Debug)]
@@ -88,26 +90,33 @@ impl Backward<Flex, 3> for WithBias {
     }
 }
 
-/// Runs `kind` forward on burn-flex, recording this module's backward pass.
+/// Runs `kind` forward on burn-flex, then `max(y, 0)` where `relu`,
+/// recording this module's backward pass (the ReLU's included).
 pub fn forward(
     kind: ConvKind,
     x: TrainTensor,
     weight: TrainTensor,
     bias: Option<TrainTensor>,
+    relu: bool,
 ) -> TrainTensor {
     let run = |kind: &ConvKind, x: FlexTensor, w: FlexTensor, b: Option<FlexTensor>| {
-        if let Some(y) = fast_forward(kind, &x, &w, b.as_ref()) {
-            return y;
-        }
-        match kind {
-            ConvKind::Conv(o) => Flex::conv2d(x, w, b, o.clone()),
-            ConvKind::Transpose(o) => Flex::conv_transpose2d(x, w, b, o.clone()),
+        let (y, applied) = match fast_forward(kind, &x, &w, b.as_ref(), relu) {
+            Some(done) => done,
+            None => match kind {
+                ConvKind::Conv(o) => (Flex::conv2d(x, w, b, o.clone()), false),
+                ConvKind::Transpose(o) => (Flex::conv_transpose2d(x, w, b, o.clone()), false),
+            },
+        };
+        match relu && !applied {
+            true => Flex::relu(y),
+            false => y,
         }
     };
-    let state = |kind: ConvKind, x: &TrainTensor, w: &TrainTensor| State {
+    let state = |kind: ConvKind, x: &TrainTensor, w: &TrainTensor, y: &FlexTensor| State {
         kind,
         x: x.primitive.clone(),
         weight: w.primitive.clone(),
+        relu_output: relu.then(|| y.clone()),
     };
     match bias {
         None => match NoBias
@@ -117,7 +126,7 @@ pub fn forward(
         {
             OpsKind::Tracked(prep) => {
                 let out = run(&kind, x.primitive.clone(), weight.primitive.clone(), None);
-                prep.finish(state(kind, &x, &weight), out)
+                prep.finish(state(kind, &x, &weight, &out), out)
             }
             OpsKind::UnTracked(prep) => {
                 prep.finish(run(&kind, x.primitive, weight.primitive, None))
@@ -135,7 +144,7 @@ pub fn forward(
                     weight.primitive.clone(),
                     Some(bias.primitive),
                 );
-                prep.finish(state(kind, &x, &weight), out)
+                prep.finish(state(kind, &x, &weight, &out), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(run(
                 &kind,
@@ -157,23 +166,70 @@ struct Grads {
 /// that want one.
 fn backward(state: State, dy: FlexTensor, parents: [Option<NodeId>; 3], grads: &mut Gradients) {
     let [px, pw, pb] = parents;
-    let want = [px.is_some(), pw.is_some()];
-    let bias = pb.is_some().then(|| {
-        let dy = tensor(dy.clone());
-        let [n, c, h, w] = dy.dims();
-        dy.reshape([n, c, h * w])
-            .sum_dim(2)
-            .sum_dim(0)
-            .reshape([c])
-            .into_primitive()
-            .tensor()
-    });
-    let g = fast_grads(&state, dy.clone(), want).unwrap_or_else(|| burn_grads(state, dy, want));
+    let want = [px.is_some(), pw.is_some(), pb.is_some()];
+    let (g, bias) = match up_conv_grads(&state, &dy, want) {
+        Some((g, bias)) => (g, bias),
+        None => {
+            let dy = match &state.relu_output {
+                Some(y) => Flex::relu_backward(y.clone(), dy),
+                None => dy,
+            };
+            let bias = want[2].then(|| {
+                let dy = tensor(dy.clone());
+                let [n, c, h, w] = dy.dims();
+                dy.reshape([n, c, h * w])
+                    .sum_dim(2)
+                    .sum_dim(0)
+                    .reshape([c])
+                    .into_primitive()
+                    .tensor()
+            });
+            let w2 = [want[0], want[1]];
+            let g = fast_grads(&state, dy.clone(), w2).unwrap_or_else(|| burn_grads(state, dy, w2));
+            (g, bias)
+        }
+    };
     for (parent, grad) in [(px, g.x), (pw, g.weight), (pb, bias)] {
         if let (Some(parent), Some(grad)) = (parent, grad) {
             grads.register::<Flex>(parent, grad);
         }
     }
+}
+
+/// The gradients of an up-convolution [`up_conv`] covers, the ReLU's and
+/// the bias's included; `None` for every other op.
+fn up_conv_grads(
+    state: &State,
+    dy: &FlexTensor,
+    [want_x, want_w, want_b]: [bool; 3],
+) -> Option<(Grads, Option<FlexTensor>)> {
+    let ConvKind::Transpose(o) = &state.kind else {
+        return None;
+    };
+    let xs = tensor(state.x.clone()).dims();
+    let ws = tensor(state.weight.clone()).dims();
+    let conv = up_conv_of(o, xs, ws)?;
+    let [n, cy, oh, ow] = tensor(dy.clone()).dims();
+    if [n, cy] != [conv.batch, conv.outputs] || [oh, ow] != conv.out() {
+        return None;
+    }
+    let relu_output = match &state.relu_output {
+        Some(y) => Some(host(y)?),
+        None => None,
+    };
+    let (x, weight, dy) = (host(&state.x)?, host(&state.weight)?, host(dy)?);
+    let want = [want_x, want_w, want_b];
+    let g = up_conv::backward(&conv, &x, &weight, &dy, relu_output.as_deref(), want)?;
+    let grads = Grads {
+        x: g.x.map(|v| primitive(v, xs)),
+        weight: g.weight.map(|v| primitive(v, ws)),
+    };
+    let bias = g.bias.map(|v| {
+        Tensor::<Flex, 1>::from_data(TensorData::new(v, [cy]), &Default::default())
+            .into_primitive()
+            .tensor()
+    });
+    Some((grads, bias))
 }
 
 /// burn's own backward: the reference, and the path for what `fast_grads`
@@ -183,6 +239,7 @@ fn burn_grads(state: State, dy: FlexTensor, [x, w]: [bool; 2]) -> Grads {
         kind,
         x: xt,
         weight,
+        ..
     } = state;
     match kind {
         ConvKind::Conv(o) => Grads {
@@ -410,7 +467,8 @@ fn fast_forward(
     x: &FlexTensor,
     weight: &FlexTensor,
     bias: Option<&FlexTensor>,
-) -> Option<FlexTensor> {
+    relu: bool,
+) -> Option<(FlexTensor, bool)> {
     let [n, cx, h, w] = tensor(x.clone()).dims();
     let [w0, w1, kh, kw] = tensor(weight.clone()).dims();
     let (mut y, [c, oh, ow]) = match kind {
@@ -439,7 +497,7 @@ fn fast_forward(
                 None => None,
             };
             let y = plane_conv::forward(&conv, &host(x)?, &host(weight)?, b.as_deref())?;
-            return Some(primitive(y, [n, w0, oh, ow]));
+            return Some((primitive(y, [n, w0, oh, ow]), false));
         }
         // Up-convolutions to exactly `stride×` the input: by output phase.
         ConvKind::Transpose(o) => {
@@ -448,9 +506,9 @@ fn fast_forward(
                 Some(b) => Some(host1(b)?),
                 None => None,
             };
-            let y = up_conv::forward(&conv, &host(x)?, &host(weight)?, b.as_deref())?;
+            let y = up_conv::forward(&conv, &host(x)?, &host(weight)?, b.as_deref(), relu)?;
             let [oh, ow] = conv.out();
-            return Some(primitive(y, [n, w1, oh, ow]));
+            return Some((primitive(y, [n, w1, oh, ow]), relu));
         }
         _ => return None,
     };
@@ -460,7 +518,7 @@ fn fast_forward(
             plane.iter_mut().for_each(|y| *y += v);
         }
     }
-    Some(primitive(y, [n, c, oh, ow]))
+    Some((primitive(y, [n, c, oh, ow]), false))
 }
 
 /// The up-convolution [`up_conv`] computes for options `o`, input shape
@@ -542,14 +600,6 @@ fn fast_grads(state: &State, dy: FlexTensor, want: [bool; 2]) -> Option<Grads> {
                     (dx, dw)
                 }
             }
-        }
-        ConvKind::Transpose(o)
-            if up_conv_of(o, [n, cx, h, w], [w0, w1, kh, kw])
-                .is_some_and(|c| c.out() == [oh, ow] && c.outputs == cy) =>
-        {
-            let conv = up_conv_of(o, [n, cx, h, w], [w0, w1, kh, kw])?;
-            let (x, weight, dy) = values()?;
-            up_conv::backward(&conv, &x, &weight, &dy, want)?
         }
         ConvKind::Transpose(o)
             if o.groups == 1 && o.padding_out == [0, 0] && [w0, w1] == [cx, cy] =>
@@ -703,6 +753,7 @@ mod tests {
                 kind,
                 x: random(x),
                 weight: random(w),
+                relu_output: None,
             };
             let dy = random(y);
             let Some(fast) = fast_grads(&state, dy.clone(), [true, true]) else {

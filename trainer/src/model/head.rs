@@ -7,7 +7,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 
-use super::conv::{conv_transpose2d, conv2d};
+use super::conv::{conv_transpose2d_relu, conv2d};
 use super::resize::bilinear;
 
 /// A 1×1 reduction, then 4×4 stride-2 up-convolutions with ReLU, then a 3×3
@@ -52,7 +52,7 @@ impl<B: Backend> DenseHead<B> {
     pub fn forward(&self, x: Tensor<B, 4>, size: [usize; 2]) -> Tensor<B, 4> {
         let mut h = relu(conv2d(&self.reduce, x));
         for up in &self.ups {
-            h = relu(conv_transpose2d(up, h));
+            h = conv_transpose2d_relu(up, h);
         }
         conv2d(&self.out, bilinear(h, size))
     }

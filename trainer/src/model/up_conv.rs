@@ -24,7 +24,6 @@
 
 use rayon::prelude::*;
 
-use super::HostGrads;
 use super::gemm::{self, Threads, View};
 use super::patches::transpose_block;
 
@@ -172,9 +171,15 @@ impl UpConv {
     }
 }
 
-/// `y = up_conv(x, weight) + bias`, all NCHW host values; `None` where a
-/// length disagrees with `conv`.
-pub fn forward(conv: &UpConv, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Option<Vec<f32>> {
+/// `y = up_conv(x, weight) + bias`, then `max(y, 0)` where `relu`, all NCHW
+/// host values; `None` where a length disagrees with `conv`.
+pub fn forward(
+    conv: &UpConv,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+) -> Option<Vec<f32>> {
     let [ay, ax] = conv.axes;
     let (ci, co, q) = (conv.inputs, conv.outputs, conv.q());
     let bias_ok = bias.is_none_or(|b| b.len() == co);
@@ -229,28 +234,49 @@ pub fn forward(conv: &UpConv, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -
                 let (a, qy) = (oy / ay.stride, oy % ay.stride);
                 let src = yp.get(qy * plane + a * ax.stride * q * co..)?;
                 transpose_block(src, [ow, co], co, y.get_mut(oy * ow..)?, oh * ow)?;
+                if relu {
+                    for channel in y.chunks_mut(oh * ow) {
+                        let row = channel.get_mut(oy * ow..(oy + 1) * ow)?;
+                        row.iter_mut().for_each(|v| *v = v.max(0.0));
+                    }
+                }
             }
             Some(())
         })?;
     Some(y)
 }
 
-/// The input and weight gradients of [`forward`] for output gradient `dy`
-/// (NCHW host values), each where `want` says; `None` where a length
-/// disagrees with `conv`.
+/// The gradients of [`forward`], each only where wanted.
+#[derive(Debug, Default, PartialEq)]
+pub struct UpGrads {
+    /// Input gradient, NCHW.
+    pub x: Option<Vec<f32>>,
+    /// Weight gradient, `[inputs, outputs, kh, kw]`.
+    pub weight: Option<Vec<f32>>,
+    /// Bias gradient, `[outputs]`.
+    pub bias: Option<Vec<f32>>,
+}
+
+/// The gradients of [`forward`] for output gradient `dy` (NCHW host
+/// values): input, weight and bias, each where `want` says. `relu_output`
+/// is the forward's output where it applied the ReLU: `dy` counts only where
+/// that output is positive. `None` where a length disagrees with `conv`.
 pub fn backward(
     conv: &UpConv,
     x: &[f32],
     weight: &[f32],
     dy: &[f32],
-    [want_x, want_w]: [bool; 2],
-) -> Option<HostGrads> {
+    relu_output: Option<&[f32]>,
+    [want_x, want_w, want_b]: [bool; 3],
+) -> Option<UpGrads> {
     let [ay, ax] = conv.axes;
     let (ci, co, q) = (conv.inputs, conv.outputs, conv.q());
     let n = conv.batch;
+    let out_len = conv.output_len();
     if x.len() != n * conv.input_len()
         || weight.len() != conv.weight_len()
-        || dy.len() != n * conv.output_len()
+        || dy.len() != n * out_len
+        || relu_output.is_some_and(|y| y.len() != dy.len())
     {
         return None;
     }
@@ -272,11 +298,11 @@ pub fn backward(
     let row = ax.stride * q * co;
     let plane = (h + ay.taps) * row;
     let block = kw * co;
-    let scratch = || {
-        let xp = vec![0.0f32; ay.padded() * q * ci];
-        let dyp = vec![0.0f32; ay.stride * plane];
-        let dxp = vec![0.0f32; if want_x { m * ci } else { 0 }];
-        (xp, dyp, dxp)
+    let scratch = || Scratch {
+        xp: vec![0.0f32; ay.padded() * q * ci],
+        dyp: vec![0.0f32; ay.stride * plane],
+        dxp: vec![0.0f32; if want_x { m * ci } else { 0 }],
+        rows: vec![0.0f32; co * ow],
     };
     let mut dx = vec![0.0f32; if want_x { x.len() } else { 0 }];
     let mut dx_images: Vec<Option<&mut [f32]>> = match want_x {
@@ -284,29 +310,47 @@ pub fn backward(
         false => (0..n).map(|_| None).collect(),
     };
     dx_images.truncate(n);
-    let image = |(xp, dyp, dxp): &mut (Vec<f32>, Vec<f32>, Vec<f32>),
-                 dw: &mut [f32],
-                 i: usize,
-                 dx: Option<&mut [f32]>|
-     -> Option<()> {
+    // Sums over images: W' gradient [(ky, kx, co), ci], then the bias's [co].
+    let image = |s: &mut Scratch, sums: &mut [f32], i: usize, dx: Option<&mut [f32]>| {
+        let (dw, db) = sums.split_at_mut(k * ci);
+        let dy = dy.get(i * out_len..(i + 1) * out_len)?;
+        let mask = match relu_output {
+            Some(y) => Some(y.get(i * out_len..(i + 1) * out_len)?),
+            None => None,
+        };
         // Each image writes the same places of `dyp`: its padding stays zero.
-        let dy = dy.get(i * conv.output_len()..)?;
         for oy in 0..oh {
+            for (c, dst) in s.rows.chunks_mut(ow).enumerate() {
+                let at = c * oh * ow + oy * ow;
+                let src = dy.get(at..at + ow)?;
+                match mask {
+                    Some(y) => {
+                        let y = y.get(at..at + ow)?;
+                        for ((d, g), y) in dst.iter_mut().zip(src).zip(y) {
+                            *d = if *y > 0.0 { *g } else { 0.0 };
+                        }
+                    }
+                    None => dst.copy_from_slice(src),
+                }
+                db[c] += dst.iter().sum::<f32>();
+            }
             let (residue, r) = ((oy + ay.padding) % ay.stride, (oy + ay.padding) / ay.stride);
-            let dst = dyp.get_mut(residue * plane + r * row + ax.padding * co..)?;
-            transpose_block(dy.get(oy * ow..)?, [co, ow], oh * ow, dst, co)?;
+            let dst = s
+                .dyp
+                .get_mut(residue * plane + r * row + ax.padding * co..)?;
+            transpose_block(&s.rows, [co, ow], ow, dst, co)?;
         }
         if want_w {
-            conv.pad_input(x.get(i * conv.input_len()..)?, xp)?;
+            conv.pad_input(x.get(i * conv.input_len()..)?, &mut s.xp)?;
         }
-        let xs = xp.get((ay.before * q + ax.before) * ci..)?;
+        let xs = s.xp.get((ay.before * q + ax.before) * ci..)?;
         for ky in 0..kh {
             let from = (ky % ay.stride) * plane + (ky / ay.stride) * row;
-            let taps = dyp.get(from..)?;
+            let taps = s.dyp.get(from..)?;
             if want_x {
                 let lhs = View::strided(taps, [m, block], [ax.stride * co, 1]);
                 let rhs = View::rows(wr.get(ky * block * ci..)?, [block, ci]);
-                gemm::matmul_strided(dxp, [ci, 1], lhs, rhs, ky > 0, threads)?;
+                gemm::matmul_strided(&mut s.dxp, [ci, 1], lhs, rhs, ky > 0, threads)?;
             }
             if want_w {
                 let lhs = View::strided(taps, [block, m], [1, ax.stride * co]);
@@ -317,43 +361,58 @@ pub fn backward(
         }
         if let Some(dx) = dx {
             for iy in 0..h {
-                let src = dxp.get(iy * q * ci..)?;
+                let src = s.dxp.get(iy * q * ci..)?;
                 transpose_block(src, [w, ci], ci, dx.get_mut(iy * w..)?, h * w)?;
             }
         }
         Some(())
     };
-    let dwr = dx_images
+    let sums = dx_images
         .into_par_iter()
         .enumerate()
         .try_fold(
-            || (scratch(), vec![0.0f32; if want_w { k * ci } else { 0 }]),
-            |(mut s, mut dw), (i, dx)| {
-                image(&mut s, &mut dw, i, dx)?;
-                Some((s, dw))
+            || (scratch(), vec![0.0f32; k * ci + co]),
+            |(mut s, mut sums), (i, dx)| {
+                image(&mut s, &mut sums, i, dx)?;
+                Some((s, sums))
             },
         )
-        .map(|r| r.map(|(_, dw)| dw))
-        .try_reduce(Vec::new, |a, b| {
-            Some(match (a.is_empty(), b.is_empty()) {
-                (true, _) => b,
-                (_, true) => a,
-                _ => a.iter().zip(&b).map(|(a, b)| a + b).collect(),
-            })
-        })?;
+        .map(|r| r.map(|(_, sums)| sums))
+        .try_reduce(
+            || vec![0.0f32; k * ci + co],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                Some(a)
+            },
+        )?;
     let dw = want_w.then(|| {
         let mut dw = vec![0.0f32; k * ci];
         for c in 0..ci {
             for o in 0..co {
                 for t in 0..kh * kw {
-                    dw[(c * co + o) * kh * kw + t] =
-                        dwr.get((t * co + o) * ci + c).copied().unwrap_or(0.0);
+                    dw[(c * co + o) * kh * kw + t] = sums[(t * co + o) * ci + c];
                 }
             }
         }
         dw
     });
-    Some((want_x.then_some(dx), dw))
+    Some(UpGrads {
+        x: want_x.then_some(dx),
+        weight: dw,
+        bias: want_b.then(|| sums[k * ci..].to_vec()),
+    })
+}
+
+/// One thread's buffers for [`backward`], reused image after image.
+struct Scratch {
+    /// The padded channels-last input.
+    xp: Vec<f32>,
+    /// The padded channels-last output gradient, in row-residue planes.
+    dyp: Vec<f32>,
+    /// The input gradient's product rows.
+    dxp: Vec<f32>,
+    /// One output row of every channel (masked by the ReLU).
+    rows: Vec<f32>,
 }
 
 #[cfg(test)]
@@ -393,10 +452,11 @@ mod tests {
         }
     }
 
-    /// Forward and both gradients equal burn's transposed convolution and
-    /// its gradients, for the heads' 4×4 stride-2 kernel and the other
-    /// kernels whose output is `stride×` the input, on uneven sizes, with
-    /// one image (products on the pool) and several (on the images' threads).
+    /// Forward and all three gradients equal burn's transposed convolution
+    /// and its gradients, with and without the ReLU after it, for the heads'
+    /// 4×4 stride-2 kernel and the other kernels whose output is `stride×`
+    /// the input, on uneven sizes, with one image (products on the pool) and
+    /// several (on the images' threads).
     #[test]
     fn forward_and_gradients_agree_with_burn() {
         for (batch, [ci, co], [h, w], kernel, stride, padding) in [
@@ -426,41 +486,75 @@ mod tests {
             )
             .into_primitive()
             .tensor();
-            let want = host(Flex::conv_transpose2d(
+            let linear = host(Flex::conv_transpose2d(
                 primitive(&x, xs),
                 primitive(&weight, ws),
                 Some(bt),
                 options.clone(),
             ));
-            let got = forward(&conv, &x, &weight, Some(&bias));
-            assert_close(&got.unwrap_or_default(), &want, "y");
-            let want_dx = host(Flex::conv_transpose2d_x_backward(
-                primitive(&weight, ws),
-                primitive(&dy, [batch, co, oh, ow]),
-                options.clone(),
-            ));
-            let want_dw = host(Flex::conv_transpose2d_weight_backward(
-                primitive(&x, xs),
-                primitive(&weight, ws),
-                primitive(&dy, [batch, co, oh, ow]),
-                options,
-            ));
-            let Some((Some(dx), Some(dw))) = backward(&conv, &x, &weight, &dy, [true, true]) else {
-                panic!("no gradients for {conv:?}");
-            };
-            assert_close(&dx, &want_dx, "dx");
-            assert_close(&dw, &want_dw, "dw");
-            // Each gradient alone is the same.
-            let only_w = backward(&conv, &x, &weight, &dy, [false, true]);
-            assert_eq!(
-                only_w.map(|(dx, dw)| (dx.is_none(), dw)),
-                Some((true, Some(dw)))
-            );
-            let only_x = backward(&conv, &x, &weight, &dy, [true, false]);
-            assert_eq!(
-                only_x.map(|(dx, dw)| (dx, dw.is_none())),
-                Some((Some(dx), true))
-            );
+            for relu in [false, true] {
+                let want: Vec<f32> = match relu {
+                    true => linear.iter().map(|v| v.max(0.0)).collect(),
+                    false => linear.clone(),
+                };
+                let got = forward(&conv, &x, &weight, Some(&bias), relu).unwrap_or_default();
+                assert_close(&got, &want, "y");
+                // What reaches the convolution: dy where the ReLU passed it.
+                let passed: Vec<f32> = match relu {
+                    true => dy
+                        .iter()
+                        .zip(&got)
+                        .map(|(g, y)| if *y > 0.0 { *g } else { 0.0 })
+                        .collect(),
+                    false => dy.clone(),
+                };
+                let want_dx = host(Flex::conv_transpose2d_x_backward(
+                    primitive(&weight, ws),
+                    primitive(&passed, [batch, co, oh, ow]),
+                    options.clone(),
+                ));
+                let want_dw = host(Flex::conv_transpose2d_weight_backward(
+                    primitive(&x, xs),
+                    primitive(&weight, ws),
+                    primitive(&passed, [batch, co, oh, ow]),
+                    options.clone(),
+                ));
+                let want_db: Vec<f32> = (0..co)
+                    .map(|c| {
+                        (0..batch)
+                            .flat_map(|i| passed[(i * co + c) * oh * ow..][..oh * ow].iter())
+                            .sum()
+                    })
+                    .collect();
+                let mask = relu.then_some(got.as_slice());
+                let grads = backward(&conv, &x, &weight, &dy, mask, [true, true, true]);
+                let Some(UpGrads {
+                    x: Some(dx),
+                    weight: Some(dw),
+                    bias: Some(db),
+                }) = grads
+                else {
+                    panic!("no gradients for {conv:?}");
+                };
+                assert_close(&dx, &want_dx, "dx");
+                assert_close(&dw, &want_dw, "dw");
+                assert_close(&db, &want_db, "db");
+                // Each gradient alone is the same.
+                let only_w = backward(&conv, &x, &weight, &dy, mask, [false, true, false]);
+                let want_w = UpGrads {
+                    weight: Some(dw),
+                    ..UpGrads::default()
+                };
+                assert_eq!(only_w, Some(want_w));
+                let only_x = backward(&conv, &x, &weight, &dy, mask, [true, false, false]);
+                assert_eq!(
+                    only_x,
+                    Some(UpGrads {
+                        x: Some(dx),
+                        ..UpGrads::default()
+                    })
+                );
+            }
         }
     }
 
@@ -474,10 +568,12 @@ mod tests {
             panic!("the heads' up-convolution is not covered");
         };
         let (x, weight) = (values(2 * 2 * 9, 1), values(2 * 2 * 16, 2));
-        assert!(forward(&conv, &x[1..], &weight, None).is_none());
-        assert!(forward(&conv, &x, &weight[1..], None).is_none());
-        assert!(forward(&conv, &x, &weight, Some(&[1.0])).is_none());
+        assert!(forward(&conv, &x[1..], &weight, None, false).is_none());
+        assert!(forward(&conv, &x, &weight[1..], None, false).is_none());
+        assert!(forward(&conv, &x, &weight, Some(&[1.0]), true).is_none());
         let dy = values(2 * 2 * 36, 3);
-        assert!(backward(&conv, &x, &weight, &dy[1..], [true, true]).is_none());
+        let all = [true; 3];
+        assert!(backward(&conv, &x, &weight, &dy[1..], None, all).is_none());
+        assert!(backward(&conv, &x, &weight, &dy, Some(&dy[1..]), all).is_none());
     }
 }
