@@ -19,6 +19,11 @@
 //! W'_ky` and `dW'_ky += P_kyᵀ · X`, with `X` the padded input viewed with
 //! the same row numbering (zeros at `ix ≥ w`, so dropped rows add nothing).
 //!
+//! **ReLU and bias.** Where the op is followed by a ReLU, the forward clamps
+//! each output row as it writes it, and the backward masks `dY` by the
+//! output and sums the bias gradient as it reads each row, so neither takes
+//! a pass of its own over the maps.
+//!
 //! Images are spread over rayon's threads, each product on its own thread,
 //! so each image's buffers stay in that core's cache.
 
@@ -332,7 +337,7 @@ pub fn backward(
                     }
                     None => dst.copy_from_slice(src),
                 }
-                db[c] += dst.iter().sum::<f32>();
+                db[c] += lane_sum(dst);
             }
             let (residue, r) = ((oy + ay.padding) % ay.stride, (oy + ay.padding) / ay.stride);
             let dst = s
@@ -401,6 +406,19 @@ pub fn backward(
         weight: dw,
         bias: want_b.then(|| sums[k * ci..].to_vec()),
     })
+}
+
+/// The sum of `v` in 16 independent lanes, so that it compiles to vector
+/// adds (a plain sum is one dependent chain of scalar adds).
+fn lane_sum(v: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 16];
+    let mut chunks = v.chunks_exact(16);
+    for chunk in &mut chunks {
+        for (lane, x) in lanes.iter_mut().zip(chunk) {
+            *lane += x;
+        }
+    }
+    lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
 /// One thread's buffers for [`backward`], reused image after image.
