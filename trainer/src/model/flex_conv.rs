@@ -642,14 +642,7 @@ fn from_output_columns(
         return None;
     }
     // W [cx, (cy, tap)] → W' [(tap, cy), cx].
-    let mut wr = vec![0.0f32; k * cx];
-    for ci in 0..cx {
-        for co in 0..cy {
-            for t in 0..taps {
-                wr[(t * cy + co) * cx + ci] = weight[(ci * cy + co) * taps + t];
-            }
-        }
-    }
+    let wr = patches::reverse_axes(weight, [cx, cy, taps])?;
     let dy_last = patches::transpose_inner(dy, [n, cy, win.size[0] * win.size[1]])?;
     let per = (BLOCK_VALUES / (w * k).max(1)).clamp(1, h.max(1));
     let mut block = vec![0.0f32; per * w * k];
@@ -674,17 +667,10 @@ fn from_output_columns(
             }
         }
     }
-    let dw = want_w.then(|| {
-        let mut dw = vec![0.0f32; k * cx];
-        for ci in 0..cx {
-            for co in 0..cy {
-                for t in 0..taps {
-                    dw[(ci * cy + co) * taps + t] = dwr[(t * cy + co) * cx + ci];
-                }
-            }
-        }
-        dw
-    });
+    let dw = match want_w {
+        true => Some(patches::reverse_axes(&dwr, [taps, cy, cx])?),
+        false => None,
+    };
     Some((want_x.then_some(dx), dw))
 }
 

@@ -28,6 +28,24 @@ pub fn transpose_inner(v: &[f32], [batch, a, b]: [usize; 3]) -> Option<Vec<f32>>
     Some(out)
 }
 
+/// `[a, b, c]` → `[c, b, a]`: an up-convolution's weight `[in, (out, tap)]`
+/// to gemm's `[(tap, out), in]` rows and back. `None` when `v` is not that
+/// long.
+pub fn reverse_axes(v: &[f32], [a, b, c]: [usize; 3]) -> Option<Vec<f32>> {
+    if v.len() != a * b * c {
+        return None;
+    }
+    let mut out = vec![0.0f32; v.len()];
+    for i in 0..a {
+        for j in 0..b {
+            for k in 0..c {
+                out[(k * b + j) * a + i] = v[(i * b + j) * c + k];
+            }
+        }
+    }
+    Some(out)
+}
+
 /// Writes the transpose of the row-major `[a, b]` matrix `src` into `dst`:
 /// entry `(i, j)` goes to `dst[j·stride + offset + i]`, so columns
 /// `offset..offset + a` of a row-major `[b, stride]` matrix. `None`
@@ -139,6 +157,16 @@ mod tests {
         assert_eq!(t[15 + 3 * 2 + 1], v[15 + 5 + 2]);
         assert_eq!(transpose_inner(&t, [2, 5, 3]), Some(v.clone()));
         assert!(transpose_inner(&v[1..], [2, 3, 5]).is_none());
+    }
+
+    #[test]
+    fn reversing_the_axes_twice_gives_the_values_back() {
+        let v: Vec<f32> = (0..2 * 3 * 4).map(|i| i as f32).collect();
+        let r = reverse_axes(&v, [2, 3, 4]).unwrap_or_default();
+        // Entry (1, 2, 3) of v is entry (3, 2, 1) of r.
+        assert_eq!(r[(3 * 3 + 2) * 2 + 1], v[(3 + 2) * 4 + 3]);
+        assert_eq!(reverse_axes(&r, [4, 3, 2]), Some(v.clone()));
+        assert!(reverse_axes(&v[1..], [2, 3, 4]).is_none());
     }
 
     /// A block of a wider matrix lands, transposed, between other values.

@@ -30,7 +30,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{self, Threads, View};
-use super::patches::transpose_block;
+use super::patches::{reverse_axes, transpose_block};
 
 /// One axis of an up-convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,14 +288,7 @@ pub fn backward(
     let (kh, kw) = (ay.kernel, ax.kernel);
     // W [ci, (co, ky, kx)] → W' [(ky, kx, co), ci].
     let k = kh * kw * co;
-    let mut wr = vec![0.0f32; k * ci];
-    for c in 0..ci {
-        for o in 0..co {
-            for t in 0..kh * kw {
-                wr[(t * co + o) * ci + c] = weight[(c * co + o) * kh * kw + t];
-            }
-        }
-    }
+    let wr = reverse_axes(weight, [ci, co, kh * kw])?;
     let [oh, ow] = conv.out();
     let (m, threads) = (conv.rows(), conv.threads());
     let (h, w) = (ay.size, ax.size);
@@ -310,11 +303,10 @@ pub fn backward(
         rows: vec![0.0f32; co * ow],
     };
     let mut dx = vec![0.0f32; if want_x { x.len() } else { 0 }];
-    let mut dx_images: Vec<Option<&mut [f32]>> = match want_x {
+    let dx_images: Vec<Option<&mut [f32]>> = match want_x {
         true => dx.chunks_mut(conv.input_len().max(1)).map(Some).collect(),
         false => (0..n).map(|_| None).collect(),
     };
-    dx_images.truncate(n);
     // Sums over images: W' gradient [(ky, kx, co), ci], then the bias's [co].
     let image = |s: &mut Scratch, sums: &mut [f32], i: usize, dx: Option<&mut [f32]>| {
         let (dw, db) = sums.split_at_mut(k * ci);
@@ -390,17 +382,10 @@ pub fn backward(
                 Some(a)
             },
         )?;
-    let dw = want_w.then(|| {
-        let mut dw = vec![0.0f32; k * ci];
-        for c in 0..ci {
-            for o in 0..co {
-                for t in 0..kh * kw {
-                    dw[(c * co + o) * kh * kw + t] = sums[(t * co + o) * ci + c];
-                }
-            }
-        }
-        dw
-    });
+    let dw = match want_w {
+        true => Some(reverse_axes(&sums[..k * ci], [kh * kw, co, ci])?),
+        false => None,
+    };
     Some(UpGrads {
         x: want_x.then_some(dx),
         weight: dw,
