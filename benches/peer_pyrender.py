@@ -76,23 +76,28 @@ EXPOSURE = 1.0 / (1.2 * 2.0**9.7)
 Y_FROM_Z = trimesh.transformations.rotation_matrix(-math.pi / 2, [1, 0, 0])
 
 
+# Parts whose largest half extent is under this many metres are tessellated
+# with half the segments, as the engine does (engine::render::scene::Detail).
+SMALL_PART_M = 0.2
+
+
 def unit_mesh(key):
     """The engine's unit mesh for a primitive (Y is the axis), as trimesh."""
-    kind, q = key
+    kind, q, around = key
     if kind == "box":
         return trimesh.creation.box(extents=[1, 1, 1])
     if kind == "sphere":
-        return trimesh.creation.uv_sphere(radius=1.0, count=[48, 24])
+        return trimesh.creation.uv_sphere(radius=1.0, count=[around * 6 // 5, around * 3 // 5])
     if kind == "cylinder":
-        m = trimesh.creation.cylinder(radius=1.0, height=1.0, sections=40)
+        m = trimesh.creation.cylinder(radius=1.0, height=1.0, sections=around)
     elif kind == "cone":
-        m = trimesh.creation.cone(radius=1.0, height=1.0, sections=40)
+        m = trimesh.creation.cone(radius=1.0, height=1.0, sections=around)
         m.apply_translation([0, 0, -0.5])
     elif kind == "capsule":
-        m = trimesh.creation.capsule(height=q / 2.0, radius=1.0, count=[40, 20])
+        m = trimesh.creation.capsule(height=q / 2.0, radius=1.0, count=[around, around // 2])
     elif kind == "torus":
         m = trimesh.creation.torus(
-            major_radius=1.0, minor_radius=q / 40.0, major_sections=40, minor_sections=20
+            major_radius=1.0, minor_radius=q / 40.0, major_sections=around, minor_sections=around // 2
         )
     else:
         raise ValueError(f"unknown primitive type {kind!r}")
@@ -100,21 +105,38 @@ def unit_mesh(key):
     return m
 
 
+def half_extent(p):
+    """The largest half extent of a primitive, metres (scenes' Primitive::half_extents)."""
+    t = p["type"]
+    if t == "box":
+        return max(p["size"]) / 2
+    if t == "sphere":
+        return p["radius"]
+    if t in ("cylinder", "cone"):
+        return max(p["radius"], p["height"] / 2)
+    if t == "capsule":
+        return p["length"] / 2 + p["radius"]
+    if t == "torus":
+        return p["major_radius"] + p["minor_radius"]
+    raise ValueError(f"unknown primitive type {t!r}")
+
+
 def key_and_scale(p):
     """The engine's mesh key and the scale that sizes its unit mesh."""
     t = p["type"]
+    around = 20 if half_extent(p) < SMALL_PART_M else 40
     if t == "box":
-        return ("box", 0), p["size"]
+        return ("box", 0, 0), p["size"]
     if t == "sphere":
-        return ("sphere", 0), [p["radius"]] * 3
+        return ("sphere", 0, around), [p["radius"]] * 3
     if t in ("cylinder", "cone"):
-        return (t, 0), [p["radius"], p["height"], p["radius"]]
+        return (t, 0, around), [p["radius"], p["height"], p["radius"]]
     if t == "capsule":
         q = min(max(round(p["length"] / 2 / max(p["radius"], 1e-6) * 4), 0), 400)
-        return ("capsule", q), [p["radius"]] * 3
+        return ("capsule", q, around), [p["radius"]] * 3
     if t == "torus":
         q = min(max(round(p["minor_radius"] / max(p["major_radius"], 1e-6) * 40), 1), 39)
-        return ("torus", q), [p["major_radius"]] * 3
+        return ("torus", q, around), [p["major_radius"]] * 3
     raise ValueError(f"unknown primitive type {t!r}")
 
 
@@ -155,8 +177,10 @@ class Peer:
         return self.units[key]
 
     def scene(self, spec):
-        a = min(spec.get("ambient_brightness", 0.0) * EXPOSURE, 1.0)
-        scene = pyrender.Scene(bg_color=[0, 0, 0, 0], ambient_light=[a, a, a])
+        a = spec.get("ambient_brightness", 0.0) * EXPOSURE
+        tint = spec.get("ambient_color", [1.0, 1.0, 1.0])
+        ambient = [min(a * c, 1.0) for c in tint]
+        scene = pyrender.Scene(bg_color=[0, 0, 0, 0], ambient_light=ambient)
         seg = {}
         for obj in spec["objects"]:
             world_from_object = matrix(obj["world_from_object"])

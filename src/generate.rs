@@ -23,16 +23,57 @@ pub struct SceneConfigArgs {
     /// Scene randomisation config (TOML); unset keys keep their defaults.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// A folder of PNG / JPEG photographs to use as albedo textures (searched
+    /// recursively; repeatable; added to `materials.texture_folders`).
+    #[arg(long = "textures", value_name = "DIR")]
+    pub textures: Vec<PathBuf>,
 }
 
 impl SceneConfigArgs {
-    /// The config file, or the built-in defaults.
+    /// The config file (or the built-in defaults) with its texture library scanned.
     pub fn load(&self) -> Result<Config> {
-        match &self.config {
-            Some(path) => Ok(Config::from_file(path)?),
-            None => Ok(Config::default()),
+        load_scene_config(self.config.as_deref(), &self.textures)
+    }
+}
+
+/// Reads a scene config (or the defaults), adds `textures` to its texture
+/// folders and scans them into its library; skipped files are warned about.
+pub fn load_scene_config(path: Option<&std::path::Path>, textures: &[PathBuf]) -> Result<Config> {
+    let mut config = match path {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    for t in textures {
+        let t = t.display().to_string();
+        if !config.materials.texture_folders.contains(&t) {
+            config.materials.texture_folders.push(t);
         }
     }
+    if config.materials.texture_folders.is_empty() {
+        return Ok(config);
+    }
+    let folders: Vec<PathBuf> = config
+        .materials
+        .texture_folders
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+    let (library, skipped) =
+        engine::textures::scan(&folders).context("materials.texture_folders")?;
+    for s in &skipped {
+        eprintln!(
+            "warning: skipping texture {}: {}",
+            s.path.display(),
+            s.reason
+        );
+    }
+    eprintln!(
+        "textures: {} images from {} folder(s)",
+        library.entries.len(),
+        folders.len()
+    );
+    config.texture_library = library;
+    Ok(config)
 }
 
 /// `synthfeat generate` options.
@@ -174,6 +215,9 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         report.shards_kept,
         crate::rss::peak_rss_text()
     );
+    if report.stats.frames > 0 {
+        println!("what the frames written now show:\n{}", report.stats);
+    }
     Ok(())
 }
 

@@ -12,6 +12,7 @@ mod malloc;
 mod preview;
 mod progress;
 mod rss;
+mod stats;
 mod train;
 
 use anyhow::Result;
@@ -24,6 +25,7 @@ use clap::{Parser, Subcommand};
 #[command(after_help = "Examples:
   synthfeat generate --out data --count 64 --size 128
   synthfeat preview --data data --out sheet.png
+  synthfeat stats --data data
   synthfeat bench render --size 256 --frames 200
   synthfeat bench train --size 128 --batch 16
   synthfeat bench profile --size 128 --batch 16
@@ -46,6 +48,9 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Write a contact sheet of a dataset: RGB | depth | normals | instances | contours.
     Preview(preview::PreviewArgs),
+    /// What a dataset's frames show: object pixel share, visible objects, depth range,
+    /// contour share and brightness (median and quartiles).
+    Stats(stats::StatsArgs),
     /// Measure throughput.
     Bench {
         #[command(subcommand)]
@@ -87,6 +92,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Preview(args) => preview::run(args),
+        Command::Stats(args) => stats::run(args),
         Command::Bench { what } => bench::run(what),
         Command::Scene(args) => generate::scene(args),
         Command::Train(args) => train::run(*args),

@@ -205,6 +205,10 @@ pub struct TrainArgs {
     /// Live mode: scene randomisation config (TOML).
     #[arg(long)]
     scene_config: Option<PathBuf>,
+    /// Live mode: a folder of PNG / JPEG photographs used as albedo textures
+    /// (repeatable; e.g. the --real images, for pixel-level randomisation toward them).
+    #[arg(long = "textures", value_name = "DIR")]
+    textures: Vec<PathBuf>,
     /// Real, unlabelled images for domain adaptation and the domain-gap metric,
     /// or without --data and --live the training images of the pretext tasks:
     /// a folder (searched recursively for PNG/JPEG), an image file or an IDX
@@ -495,10 +499,7 @@ fn train<B: AutodiffBackend>(
     c: &TrainConfig,
     device: B::Device,
 ) -> Result<()> {
-    let scene = match &a.scene_config {
-        Some(p) => scenes::Config::from_file(p)?,
-        None => scenes::Config::default(),
-    };
+    let scene = crate::generate::load_scene_config(a.scene_config.as_deref(), &a.textures)?;
     // Real images first: their errors are cheap to find.
     let real = if a.real.is_empty() {
         None

@@ -1,78 +1,9 @@
 //! The binary as a user runs it: generation, resume, preview, and bad input.
 
+mod common;
+
+use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Mutex;
-
-/// Rendering runs one at a time (they share two cores).
-static RENDER: Mutex<()> = Mutex::new(());
-
-fn synthfeat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_synthfeat"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn fails_naming(args: &[&str], needle: &str) {
-    let o = synthfeat(args);
-    assert!(!o.status.success(), "{args:?} should fail");
-    let e = stderr(&o);
-    assert!(
-        e.contains(needle),
-        "{args:?}: error should name `{needle}`: {e}"
-    );
-}
-
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .expect("dir")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_file())
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().to_string(),
-                std::fs::read(e.path()).expect("read"),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-/// Every line of a run's `metrics.jsonl`.
-fn metrics(run: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run.join("metrics.jsonl"))
-        .expect("metrics")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect()
-}
-
-/// A JSON file the binary wrote.
-fn read_json(path: &Path) -> serde_json::Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Asserts that every key of a `metrics.jsonl` line is a finite number.
-fn assert_finite(line: &serde_json::Value, keys: &[&str]) {
-    for key in keys {
-        let v = line[key].as_f64().unwrap_or(f64::NAN);
-        assert!(v.is_finite(), "{key}: {line}");
-    }
-}
-
-fn shard_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    files(dir)
-        .into_iter()
-        .filter(|(n, _)| n.starts_with("shard-"))
-        .collect()
-}
 
 #[test]
 fn bad_input_is_a_clear_error_and_writes_nothing() {
@@ -213,7 +144,7 @@ fn default_config_prints_and_parses_back() {
 #[test]
 fn missing_gpu_adapter_names_the_package() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let o = Command::new(env!("CARGO_BIN_EXE_synthfeat"))
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_synthfeat"))
         .args([
             "generate",
             "--out",

@@ -3,7 +3,7 @@
 use engine::Sample;
 use engine::render::{LightClusters, RenderJob, RenderSettings, render};
 use scenes::{
-    Config, Light, LightKind, Material, Object, Part, Pattern, Primitive, Room, SceneSpec, Texture,
+    Config, Light, LightKind, Material, Object, Part, Primitive, Room, SceneSpec, Texture,
     Transform, View,
 };
 use std::sync::Mutex;
@@ -16,11 +16,7 @@ fn plain(rgb: [f32; 3]) -> Material {
         base_color: rgb,
         roughness: 0.8,
         metallic: 0.0,
-        texture: Texture {
-            pattern: Pattern::Plain,
-            frequency: 1,
-            contrast: 0.0,
-        },
+        texture: Texture::plain(),
     }
 }
 
@@ -99,6 +95,7 @@ fn room(views: Vec<View>, extra: Vec<Object>) -> SceneSpec {
             shadows: true,
         }],
         ambient_brightness: 200.0,
+        ambient_color: [1.0; 3],
         views,
     }
 }
@@ -403,14 +400,17 @@ fn views_rendered_together_equal_views_rendered_one_by_one() {
     // of the spot light; see `driver::view_clusters`).
     let config = Config::default();
     let specs: Vec<SceneSpec> = (0..3)
-        .map(|i| scenes::generate(&config, scenes::scene_seed(11, i), 3))
+        .map(|i| scenes::generate(&config, scenes::scene_seed(150, i), 3))
         .collect();
-    let spot = |s: &SceneSpec| {
-        s.lights
-            .iter()
-            .any(|l| matches!(l.kind, LightKind::Spot { .. }))
+    let has = |s: &SceneSpec, spot: bool| {
+        s.lights.iter().any(|l| match l.kind {
+            LightKind::Spot { .. } => spot,
+            LightKind::Directional { .. } => !spot,
+            LightKind::Point { .. } => false,
+        })
     };
-    assert!(!spot(&specs[0]) && spot(&specs[1]) && !spot(&specs[2]));
+    assert!(!has(&specs[0], true) && has(&specs[1], true) && !has(&specs[2], true));
+    assert!(has(&specs[1], false), "scene 1 has a sun too");
     assert!(specs.iter().all(|s| s.lights.iter().all(|l| l.shadows)));
     let with_profile = |views_per_pass: u32, labels: bool, profile: scenes::ShadingProfile| {
         let mut settings = RenderSettings::new(48, &config);

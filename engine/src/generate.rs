@@ -13,6 +13,7 @@ use std::time::Instant;
 use crate::dataset::{DatasetError, DatasetWriter, EncodedSample, Layout, Manifest, encode_sample};
 use crate::plan::Plan;
 use crate::render::{RenderError, RenderJob, RenderSettings, render};
+use crate::stats::{FrameStats, StatsAccumulator, StatsSummary};
 
 /// Everything `generate` needs.
 #[derive(Clone, Debug)]
@@ -84,6 +85,8 @@ pub struct GenerateReport {
     pub steady_seconds: f64,
     /// Name of the GPU adapter used (empty when nothing was rendered).
     pub adapter: String,
+    /// What the frames written now show (object share, visible objects, …).
+    pub stats: StatsSummary,
 }
 
 /// Renders and writes every shard of this worker that is not yet complete.
@@ -135,6 +138,7 @@ pub fn generate(
             seconds: 0.0,
             steady_seconds: 0.0,
             adapter: String::new(),
+            stats: StatsSummary::default(),
         });
     }
     let indices: Vec<u64> = todo.iter().flat_map(|&i| plan.shard_range(i)).collect();
@@ -150,17 +154,20 @@ pub fn generate(
     // Renderer → encoders (bounded) → writer (reorders by sequence number).
     let threads = opts.encode_threads.max(1);
     let (to_encode, encode_rx) = bounded::<(u64, crate::Sample)>(threads * 2);
-    let (encoded_tx, encoded_rx) = unbounded::<(u64, Result<EncodedSample, GenerateError>)>();
+    type Encoded = Result<(EncodedSample, FrameStats), GenerateError>;
+    let (encoded_tx, encoded_rx) = unbounded::<(u64, Encoded)>();
     let encoders: Vec<_> = (0..threads)
         .map(|_| {
             let rx = encode_rx.clone();
             let tx = encoded_tx.clone();
             std::thread::spawn(move || {
                 for (seq, sample) in rx {
-                    let r = encode_sample(&sample).map_err(|message| GenerateError::Encode {
-                        key: sample.meta.key.clone(),
-                        message,
-                    });
+                    let r = encode_sample(&sample)
+                        .map(|e| (e, FrameStats::of(&sample)))
+                        .map_err(|message| GenerateError::Encode {
+                            key: sample.meta.key.clone(),
+                            message,
+                        });
                     if tx.send((seq, r)).is_err() {
                         break;
                     }
@@ -177,16 +184,18 @@ pub fn generate(
     let abort_after = opts.abort_after;
     let mut first_written: Option<Instant> = None;
     let first = &mut first_written;
+    let mut stats = StatsAccumulator::default();
+    let frame_stats = &mut stats;
     let write_thread = std::thread::scope(|scope| {
         let handle = scope.spawn(move || -> Result<u64, GenerateError> {
-            let mut pending: BTreeMap<u64, EncodedSample> = BTreeMap::new();
+            let mut pending: BTreeMap<u64, (EncodedSample, FrameStats)> = BTreeMap::new();
             let mut next = 0u64;
             let mut shards = shard_plan.iter();
             let mut current = None;
             let mut written = 0u64;
             for (seq, r) in encoded_rx.iter() {
                 pending.insert(seq, r?);
-                while let Some(sample) = pending.remove(&next) {
+                while let Some((sample, figures)) = pending.remove(&next) {
                     next += 1;
                     if current.is_none() {
                         let Some(&(index, len)) = shards.next() else {
@@ -196,6 +205,7 @@ pub fn generate(
                     }
                     if let Some((shard, len)) = current.as_mut() {
                         shard.append(&sample)?;
+                        frame_stats.push(figures);
                         written += 1;
                         first.get_or_insert_with(Instant::now);
                         progress(Progress {
@@ -256,5 +266,6 @@ pub fn generate(
         samples,
         seconds: start.elapsed().as_secs_f64(),
         adapter,
+        stats: stats.summary(),
     })
 }

@@ -6,12 +6,18 @@
 //! - [`dataset`]: WebDataset shards (or unpacked folders) plus `manifest.json`,
 //!   written atomically and read back bit-exactly.
 //! - [`plan`]: which scene and view each sample index is, and which shard holds it.
+//! - [`textures`]: photo texture libraries (folders of PNG / JPEG) and their crops.
+//! - [`image_file`]: PNG / JPEG bytes to RGB, and image sizes from headers.
+//! - [`stats`]: what frames show (object pixel share, visible objects, depth, brightness).
 //! - `render` (cargo feature `render`): the Bevy renderer, [`stream`] and [`generate`].
 
 pub mod contour;
 pub mod dataset;
+pub mod image_file;
 pub mod plan;
 pub mod sample;
+pub mod stats;
+pub mod textures;
 
 #[cfg(feature = "render")]
 pub mod render;

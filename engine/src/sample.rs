@@ -37,6 +37,11 @@ pub struct InstanceInfo {
     pub category: String,
     /// Geometry (`box`, `sphere`, `table`, …).
     pub shape: String,
+    /// Where its parts' textures come from, each once: `photo:PATH#SHA256`,
+    /// `pattern:KIND/FREQUENCY/CONTRAST` or `plain` (empty in data sets
+    /// written before it was recorded).
+    #[serde(default)]
+    pub textures: Vec<String>,
 }
 
 /// Everything about a sample that is not a pixel; written as `KEY.json`.

@@ -49,6 +49,7 @@ fn sample(seed: u64, view: u32) -> Sample {
                 id: 1,
                 category: "floor".into(),
                 shape: "box".into(),
+                textures: vec!["pattern:checker/8/0.4".into()],
             }],
             generator: "test".into(),
             config_hash: "0".into(),

@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+use crate::textures::TextureLibrary;
+
 /// An inclusive `[min, max]` range of a real value, written `[min, max]` in TOML.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Range(pub f32, pub f32);
@@ -76,6 +78,11 @@ pub struct Config {
     pub camera: CameraConfig,
     /// Render quality.
     pub render: RenderQuality,
+    /// The images of `materials.texture_folders`, scanned by whoever loads
+    /// the config (not written to TOML; its paths and hashes are part of
+    /// [`Config::hash_hex`]).
+    #[serde(skip)]
+    pub texture_library: TextureLibrary,
 }
 
 /// Room size ranges, metres.
@@ -94,10 +101,17 @@ pub struct RoomConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ObjectConfig {
-    /// Furniture pieces (tables, chairs, shelves, cabinets) in a room scene.
+    /// Free-standing furniture pieces (tables, chairs, shelves, cabinets,
+    /// sofas, lamps) in a room scene.
     pub furniture: CountRange,
-    /// Loose primitives on the floor and on furniture.
+    /// Pieces standing with their backs to a wall (shelves, cabinets, sofas,
+    /// tables) in a room scene.
+    pub wall_furniture: CountRange,
+    /// Loose primitives on the floor or on a random support surface.
     pub clutter: CountRange,
+    /// Primitives put on every support surface (table tops, each shelf board,
+    /// cabinet tops, sofa seats), as many as fit.
+    pub clutter_per_support: CountRange,
     /// Clutter items on the table of a tabletop scene.
     pub tabletop_clutter: CountRange,
     /// Size of a clutter item (its largest half-extent), metres.
@@ -122,6 +136,15 @@ pub struct MaterialConfig {
     pub textured_probability: f32,
     /// Pattern contrast.
     pub contrast: Range,
+    /// Folders of PNG / JPEG photographs used as albedo textures (searched
+    /// recursively); none by default.
+    pub texture_folders: Vec<String>,
+    /// Probability that a surface carries a photo from `texture_folders`
+    /// instead of a colour and procedural pattern.
+    pub photo_probability: f32,
+    /// Repeats of a photo crop per texture-coordinate unit (a face of a
+    /// primitive spans one unit).
+    pub photo_scale: Range,
 }
 
 /// Light randomisation.
@@ -142,6 +165,8 @@ pub struct LightConfig {
     pub directional_lux: Range,
     /// Ambient light level.
     pub ambient: Range,
+    /// Colour temperature of the ambient light, kelvin (daylight sky to warm bounce light).
+    pub ambient_temperature_k: Range,
     /// Whether lights cast shadows.
     pub shadows: bool,
 }
@@ -162,7 +187,27 @@ pub struct CameraConfig {
     pub vfov_deg: Range,
     /// Near clipping distance, metres.
     pub near: f32,
+    /// Probability that a room view is aimed at a piece of content (a support
+    /// surface, furniture or clutter) rather than in a random direction.
+    pub aim_probability: f32,
+    /// Distance from the eye to the content an aimed room view looks at, metres.
+    pub aim_distance: Range,
+    /// A view is drawn again (up to `view_attempts` times, keeping the best)
+    /// while objects cover less than this share of it, as estimated by
+    /// casting rays against the scene's geometry before rendering.
+    pub min_object_share: f32,
+    /// The same for the number of objects that each cover at least 0.5 % of it.
+    pub min_visible_objects: u32,
+    /// Candidate views drawn per view at most (1 takes the first as it is).
+    pub view_attempts: u32,
 }
+
+/// Revision of the scene generators, part of [`Config::hash_hex`]: raised
+/// whenever the same config and seed would give a different scene.
+///
+/// 2: furniture along the walls, clutter on every support surface, aimed and
+/// coverage-checked views, tinted ambient light.
+pub const GENERATOR_REVISION: u32 = 2;
 
 /// Most frames one render pass may hold (`render.views_per_pass`).
 pub const MAX_VIEWS_PER_PASS: u32 = 64;
@@ -236,6 +281,7 @@ impl Default for Config {
             lights: LightConfig::default(),
             camera: CameraConfig::default(),
             render: RenderQuality::default(),
+            texture_library: TextureLibrary::default(),
         }
     }
 }
@@ -253,9 +299,11 @@ impl Default for RoomConfig {
 impl Default for ObjectConfig {
     fn default() -> Self {
         ObjectConfig {
-            furniture: CountRange(2, 6),
-            clutter: CountRange(4, 14),
-            tabletop_clutter: CountRange(5, 14),
+            furniture: CountRange(1, 3),
+            wall_furniture: CountRange(3, 8),
+            clutter: CountRange(10, 24),
+            clutter_per_support: CountRange(2, 6),
+            tabletop_clutter: CountRange(10, 24),
             clutter_size: Range(0.05, 0.25),
             furniture_scale: Range(0.8, 1.2),
         }
@@ -271,6 +319,9 @@ impl Default for MaterialConfig {
             metallic: Range(0.0, 0.3),
             textured_probability: 0.5,
             contrast: Range(0.2, 0.6),
+            texture_folders: Vec::new(),
+            photo_probability: 0.5,
+            photo_scale: Range(0.5, 3.0),
         }
     }
 }
@@ -284,7 +335,8 @@ impl Default for LightConfig {
             spot_probability: 0.3,
             directional_probability: 0.3,
             directional_lux: Range(2_000.0, 10_000.0),
-            ambient: Range(100.0, 400.0),
+            ambient: Range(300.0, 900.0),
+            ambient_temperature_k: Range(3500.0, 9000.0),
             shadows: true,
         }
     }
@@ -299,6 +351,11 @@ impl Default for CameraConfig {
             tabletop_distance: Range(0.9, 1.8),
             vfov_deg: Range(45.0, 75.0),
             near: 0.05,
+            aim_probability: 0.9,
+            aim_distance: Range(1.0, 3.0),
+            min_object_share: 0.5,
+            min_visible_objects: 10,
+            view_attempts: 12,
         }
     }
 }
@@ -397,6 +454,16 @@ impl Config {
         let json = json
             .replacen(&views, "", 1)
             .replacen(",\"profile\":\"full\"", "", 1);
+        // Scenes built by an older generator from the same config differ: the
+        // revision keeps their data sets from being resumed or merged with new ones.
+        let mut json = if GENERATOR_REVISION > 1 {
+            format!("{json}#generator-revision-{GENERATOR_REVISION}")
+        } else {
+            json
+        };
+        if !self.texture_library.is_empty() {
+            json = format!("{json}#textures:{}", self.texture_library.fingerprint());
+        }
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in json.bytes() {
             h ^= u64::from(b);
@@ -412,7 +479,13 @@ impl Config {
         check_range("room.depth", self.room.depth, 2.0, 100.0)?;
         check_range("room.height", self.room.height, 1.5, 20.0)?;
         check_count("objects.furniture", self.objects.furniture, 64)?;
+        check_count("objects.wall_furniture", self.objects.wall_furniture, 64)?;
         check_count("objects.clutter", self.objects.clutter, 256)?;
+        check_count(
+            "objects.clutter_per_support",
+            self.objects.clutter_per_support,
+            64,
+        )?;
         check_count(
             "objects.tabletop_clutter",
             self.objects.tabletop_clutter,
@@ -439,6 +512,25 @@ impl Config {
             "materials.textured_probability",
             self.materials.textured_probability,
         )?;
+        check_probability(
+            "materials.photo_probability",
+            self.materials.photo_probability,
+        )?;
+        check_range(
+            "materials.photo_scale",
+            self.materials.photo_scale,
+            0.0,
+            1000.0,
+        )?;
+        if self.materials.photo_scale.0 <= 0.0 {
+            return Err(invalid(
+                "materials.photo_scale",
+                format!(
+                    "must be positive, got [{}, {}]",
+                    self.materials.photo_scale.0, self.materials.photo_scale.1
+                ),
+            ));
+        }
         check_count("lights.count", self.lights.count, 16)?;
         check_range("lights.intensity_lm", self.lights.intensity_lm, 0.0, 1.0e9)?;
         check_range(
@@ -459,6 +551,12 @@ impl Config {
             1.0e6,
         )?;
         check_range("lights.ambient", self.lights.ambient, 0.0, 1.0e5)?;
+        check_range(
+            "lights.ambient_temperature_k",
+            self.lights.ambient_temperature_k,
+            1000.0,
+            40000.0,
+        )?;
         check_range("camera.height", self.camera.height, 0.05, 20.0)?;
         check_range("camera.pitch_deg", self.camera.pitch_deg, -89.0, 89.0)?;
         check_range(
@@ -488,6 +586,24 @@ impl Config {
             return Err(invalid(
                 "camera.near",
                 format!("must be in (0, 1] metres, got {}", self.camera.near),
+            ));
+        }
+        check_probability("camera.aim_probability", self.camera.aim_probability)?;
+        check_range("camera.aim_distance", self.camera.aim_distance, 0.2, 50.0)?;
+        check_probability("camera.min_object_share", self.camera.min_object_share)?;
+        if self.camera.min_visible_objects > 200 {
+            return Err(invalid(
+                "camera.min_visible_objects",
+                format!(
+                    "must be at most 200 (no frame holds more objects of 0.5 % each), got {}",
+                    self.camera.min_visible_objects
+                ),
+            ));
+        }
+        if !(1..=64).contains(&self.camera.view_attempts) {
+            return Err(invalid(
+                "camera.view_attempts",
+                format!("must be in 1..=64, got {}", self.camera.view_attempts),
             ));
         }
         let s = self.render.shadow_map_size;
@@ -550,7 +666,7 @@ mod tests {
     }
 
     #[test]
-    fn hash_ignores_views_per_pass_and_keeps_pre_existing_hashes() {
+    fn hash_ignores_views_per_pass_but_not_the_profile() {
         let base = Config::default();
         let mut more_views = base.clone();
         more_views.render.views_per_pass = 1;
@@ -558,9 +674,9 @@ mod tests {
         let mut fast = base.clone();
         fast.render.profile = ShadingProfile::Fast;
         assert_ne!(base.hash_hex(), fast.hash_hex());
-        // The default config's hash from before `profile` and `views_per_pass`
-        // existed (in the manifests of data sets written then): they still resume.
-        assert_eq!(base.hash_hex(), "dbbe311f02413f17");
+        // The hash is a stable function of the config and the generator revision.
+        assert_eq!(base.hash_hex(), base.clone().hash_hex());
+        assert_eq!(base.hash_hex().len(), 16);
         let err = Config::from_toml_str("[render]\nviews_per_pass = 0\n", "r.toml")
             .unwrap_err()
             .to_string();

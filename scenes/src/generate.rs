@@ -1,13 +1,14 @@
 //! Deterministic scene generators: `(config, seed) -> SceneSpec`.
 
 mod furniture;
+mod placement;
 mod sampler;
+mod views;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Config, GeneratorKind};
-use crate::math;
 use crate::spec::*;
 use furniture::Footprint;
 use sampler::Sampler;
@@ -29,6 +30,12 @@ pub fn scene_seed(base_seed: u64, scene_index: u64) -> u64 {
 
 /// Builds the scene of `seed` with `views` camera views. Pure: same inputs, same spec.
 pub fn generate(config: &Config, seed: u64, views: u32) -> SceneSpec {
+    build(config, seed, views).0
+}
+
+/// The scene, and the bounding boxes placement kept apart with their
+/// supports' owners (for tests of the placement).
+fn build(config: &Config, seed: u64, views: u32) -> (SceneSpec, Vec<Footprint>, Vec<usize>) {
     let mut s = Sampler::new(ChaCha8Rng::seed_from_u64(seed), config);
     let tabletop = match config.generator {
         GeneratorKind::Room => false,
@@ -43,25 +50,33 @@ pub fn generate(config: &Config, seed: u64, views: u32) -> SceneSpec {
         b.room_scene(views);
     }
     b.lights();
-    SceneSpec {
+    let owners = b.supports.iter().map(|sp| sp.footprint).collect();
+    let spec = SceneSpec {
         seed,
         generator: if tabletop { "tabletop" } else { "room" }.to_string(),
         room: b.room.clone(),
         objects: b.objects,
         lights: b.light_list,
         ambient_brightness: b.ambient,
+        ambient_color: b.ambient_color,
         views: b.views,
-    }
+    };
+    (spec, b.footprints, owners)
 }
 
-/// A surface clutter can stand on: its centre, half extents (x, z) and height.
+/// A surface clutter can stand on, in the world frame.
 struct Support {
     center: [f32; 2],
     half: [f32; 2],
     yaw: f32,
     top: f32,
+    /// Free height above the surface.
+    clearance: f32,
+    /// Index of the footprint of the furniture it belongs to.
+    footprint: usize,
 }
 
+/// The scene under construction and the random source that builds it.
 struct Builder<'a, 'r> {
     s: &'a mut Sampler<'r>,
     config: &'a Config,
@@ -71,10 +86,13 @@ struct Builder<'a, 'r> {
     supports: Vec<Support>,
     light_list: Vec<Light>,
     ambient: f32,
+    ambient_color: [f32; 3],
     views: Vec<View>,
 }
 
 const WALL_THICKNESS: f32 = 0.1;
+/// Gap kept between placed objects' bounding boxes, metres.
+pub(crate) const GAP: f32 = 0.02;
 
 impl<'a, 'r> Builder<'a, 'r> {
     fn new(s: &'a mut Sampler<'r>, config: &'a Config) -> Self {
@@ -91,6 +109,7 @@ impl<'a, 'r> Builder<'a, 'r> {
             supports: Vec::new(),
             light_list: Vec::new(),
             ambient: 0.0,
+            ambient_color: [1.0; 3],
             views: Vec::new(),
         }
     }
@@ -177,247 +196,41 @@ impl<'a, 'r> Builder<'a, 'r> {
         }
     }
 
-    /// Tries to place a footprint of radius `r` at a random free spot; returns its centre.
-    fn free_spot(&mut self, r: f32, margin: f32) -> Option<[f32; 2]> {
-        let hx = self.room.width / 2.0 - r - margin;
-        let hz = self.room.depth / 2.0 - r - margin;
-        if hx <= 0.0 || hz <= 0.0 {
-            return None;
-        }
-        for _ in 0..40 {
-            let c = [self.s.between(-hx, hx), self.s.between(-hz, hz)];
-            if self.footprints.iter().all(|f| f.clear_of(c, r)) {
-                return Some(c);
-            }
-        }
-        None
-    }
-
-    fn place_furniture(&mut self, piece: furniture::Piece, at: Option<[f32; 2]>, yaw: f32) -> bool {
-        let center = match at {
-            Some(c) => c,
-            None => match self.free_spot(piece.radius, 0.05) {
-                Some(c) => c,
-                None => return false,
-            },
-        };
-        let pose = Transform::from_translation([center[0], 0.0, center[1]]).with_yaw(yaw);
-        self.footprints.push(Footprint {
-            center,
-            radius: piece.radius,
-            height: piece.height,
-        });
-        if let Some(top) = piece.support {
-            self.supports.push(Support {
-                center,
-                half: top.half,
-                yaw,
-                top: top.height,
-            });
-        }
-        self.push(piece.category, piece.category, pose, piece.parts);
-        true
-    }
-
-    fn furniture(&mut self) {
-        let n = self.s.count(self.config.objects.furniture);
-        for _ in 0..n {
-            let piece = furniture::random_piece(self.s);
-            let yaw = self.s.yaw();
-            self.place_furniture(piece, None, yaw);
-        }
-    }
-
-    /// A loose primitive, upright or lying, on the floor or on a support surface.
-    fn clutter_item(&mut self, on_support: Option<usize>) {
-        let size = self.s.uniform(self.config.objects.clutter_size);
-        let primitive = self.s.primitive(size);
-        let lying = matches!(
-            primitive,
-            Primitive::Cylinder { .. } | Primitive::Capsule { .. }
-        ) && self.s.chance(0.35);
-        let he = primitive.half_extents();
-        let (rotation, half_height, radius) = if lying {
-            (
-                math::quat_from_axis_angle([1.0, 0.0, 0.0], std::f32::consts::FRAC_PI_2),
-                he[2],
-                he[1].max(he[0]),
-            )
-        } else {
-            ([0.0, 0.0, 0.0, 1.0], he[1], he[0].max(he[2]))
-        };
-        let (center, base) = match on_support {
-            Some(i) => {
-                let sp = &self.supports[i];
-                let (hx, hz) = (sp.half[0] - radius, sp.half[1] - radius);
-                if hx <= 0.0 || hz <= 0.0 {
-                    return;
-                }
-                let local = [self.s.between(-hx, hx), self.s.between(-hz, hz)];
-                let p = math::quat_rotate(math::quat_from_yaw(sp.yaw), [local[0], 0.0, local[1]]);
-                ([sp.center[0] + p[0], sp.center[1] + p[2]], sp.top)
-            }
-            None => match self.free_spot(radius, 0.02) {
-                Some(c) => (c, 0.0),
-                None => return,
-            },
-        };
-        if on_support.is_none() {
-            self.footprints.push(Footprint {
-                center,
-                radius,
-                height: 2.0 * half_height,
-            });
-        }
-        let yaw = self.s.yaw();
-        let pose = Transform {
-            translation: [center[0], base + half_height, center[1]],
-            rotation: math::quat_mul(math::quat_from_yaw(yaw), rotation),
-            scale: [1.0; 3],
-        };
-        let material = self.s.material();
-        let kind = primitive.kind();
-        self.push(
-            "clutter",
-            kind,
-            pose,
-            vec![Part {
-                primitive,
-                object_from_part: Transform::from_translation([0.0; 3]),
-                material,
-            }],
-        );
-    }
-
-    fn clutter(&mut self, count: u32, support_bias: f32) {
-        for _ in 0..count {
-            let support = if !self.supports.is_empty() && self.s.chance(support_bias) {
-                Some(self.s.index(self.supports.len()))
-            } else {
-                None
-            };
-            self.clutter_item(support);
-        }
-    }
-
     fn room_scene(&mut self, views: u32) {
+        self.wall_furniture();
         self.furniture();
+        self.fill_supports();
         let n = self.s.count(self.config.objects.clutter);
-        self.clutter(n, 0.6);
-        let cam = self.config.camera.clone();
-        // Things worth looking at: furniture and clutter (not the room's own surfaces).
-        let points: Vec<[f32; 3]> = self
-            .objects
-            .iter()
-            .filter(|o| !matches!(o.category.as_str(), "floor" | "wall" | "ceiling"))
-            .map(|o| o.world_from_object.translation)
-            .collect();
+        self.clutter(n, 0.3);
+        let focus = self.focus_points();
         for _ in 0..views {
-            let eye = self.free_eye(cam.height);
-            let yaw = if !points.is_empty() && self.s.chance(0.8) {
-                // Face an object, with some jitter so it is not always centred.
-                let p = points[self.s.index(points.len())];
-                let (dx, dz) = (p[0] - eye[0], p[2] - eye[2]);
-                (-dx).atan2(-dz) + self.s.between(-0.35, 0.35)
-            } else {
-                self.s.yaw()
-            };
-            let pitch = self.s.uniform(cam.pitch_deg).to_radians();
-            let dir = [
-                -yaw.sin() * pitch.cos(),
-                -pitch.sin(),
-                -yaw.cos() * pitch.cos(),
-            ];
-            let target = [eye[0] + dir[0], eye[1] + dir[1], eye[2] + dir[2]];
-            self.push_view(eye, target);
+            let view = self.best_view(|b| b.room_view(&focus));
+            self.views.push(view);
         }
-    }
-
-    /// A camera position inside the room, clear of furniture it would sit inside.
-    fn free_eye(&mut self, height: crate::config::Range) -> [f32; 3] {
-        let margin = 0.3;
-        let hx = (self.room.width / 2.0 - margin).max(0.05);
-        let hz = (self.room.depth / 2.0 - margin).max(0.05);
-        let max_y = self.room.height - 0.15;
-        let mut eye = [0.0, self.s.uniform(height).min(max_y), 0.0];
-        for _ in 0..60 {
-            let y = self.s.uniform(height).min(max_y);
-            let c = [self.s.between(-hx, hx), self.s.between(-hz, hz)];
-            eye = [c[0], y, c[1]];
-            let blocked = self
-                .footprints
-                .iter()
-                .any(|f| f.height + 0.15 > y && !f.clear_of(c, 0.25));
-            if !blocked {
-                break;
-            }
-        }
-        eye
-    }
-
-    fn push_view(&mut self, eye: [f32; 3], target: [f32; 3]) {
-        let r = &self.room;
-        let far = (r.width * r.width + r.depth * r.depth + r.height * r.height).sqrt() + 1.0;
-        let vfov_deg = self.s.uniform(self.config.camera.vfov_deg);
-        self.views.push(View {
-            eye,
-            target,
-            vfov_deg,
-            near: self.config.camera.near,
-            far,
-        });
     }
 
     fn tabletop_scene(&mut self, views: u32) {
         let table = furniture::big_table(self.s);
-        let top = table.support.as_ref().map_or(0.75, |s| s.height);
+        let top = table.supports.first().map_or(0.75, |s| s.height);
         let yaw = self.s.between(-0.3, 0.3);
-        self.place_furniture(table, Some([0.0, 0.0]), yaw);
+        self.place_furniture(table, [0.0, 0.0], yaw);
         for _ in 0..self.s.count(crate::config::CountRange(0, 3)) {
             let chair = furniture::chair(self.s);
+            let (hx, hz) = (self.room.width / 2.0, self.room.depth / 2.0);
+            let c = [self.s.between(-hx, hx), self.s.between(-hz, hz)];
             let y = self.s.yaw();
-            self.place_furniture(chair, None, y);
+            self.place_furniture(chair, c, y);
         }
         let n = self.s.count(self.config.objects.tabletop_clutter);
         // Clutter goes on the big table (support 0) first, a little on the floor.
+        let table_support = (!self.supports.is_empty()).then_some(0);
         for _ in 0..n {
             let on_table = self.s.chance(0.85);
-            self.clutter_item(on_table.then_some(0));
+            self.clutter_item(if on_table { table_support } else { None });
         }
-        let cam = self.config.camera.clone();
-        let limit = [
-            self.room.width / 2.0 - 0.2,
-            self.room.height - 0.15,
-            self.room.depth / 2.0 - 0.2,
-        ];
         for _ in 0..views {
-            let target = [
-                self.s.between(-0.15, 0.15),
-                top,
-                self.s.between(-0.15, 0.15),
-            ];
-            let azimuth = self.s.yaw();
-            let pitch = self.s.uniform(cam.tabletop_pitch_deg).to_radians();
-            let mut dist = self.s.uniform(cam.tabletop_distance);
-            let dir = [
-                azimuth.sin() * pitch.cos(),
-                pitch.sin(),
-                azimuth.cos() * pitch.cos(),
-            ];
-            // Pull the camera in until it is inside the room.
-            let mut eye = target;
-            for _ in 0..20 {
-                eye = [
-                    target[0] + dir[0] * dist,
-                    target[1] + dir[1] * dist,
-                    target[2] + dir[2] * dist,
-                ];
-                if eye[0].abs() < limit[0] && eye[1] < limit[1] && eye[2].abs() < limit[2] {
-                    break;
-                }
-                dist *= 0.85;
-            }
-            self.push_view(eye, target);
+            let view = self.best_view(|b| b.tabletop_view(top));
+            self.views.push(view);
         }
     }
 
@@ -468,12 +281,16 @@ impl<'a, 'r> Builder<'a, 'r> {
             });
         }
         self.ambient = self.s.uniform(lc.ambient);
+        self.ambient_color = self
+            .s
+            .temperature_color_unit_luminance(lc.ambient_temperature_k);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::visibility::SceneGeometry;
 
     #[test]
     fn same_seed_same_bytes_different_seed_different_scene() {
@@ -503,6 +320,154 @@ mod tests {
             }
             assert!(!s.lights.is_empty());
         }
+    }
+
+    #[test]
+    fn placed_objects_do_not_interpenetrate_and_stay_in_the_room() {
+        let c = Config::default();
+        for seed in 0..60 {
+            let (spec, boxes, owners) = build(&c, scene_seed(5, seed), 1);
+            let (hw, hd) = (spec.room.width / 2.0, spec.room.depth / 2.0);
+            for (i, a) in boxes.iter().enumerate() {
+                assert!(
+                    a.center[0].abs() + a.reach([1.0, 0.0]) <= hw + 1e-4,
+                    "seed {seed}"
+                );
+                assert!(
+                    a.center[1].abs() + a.reach([0.0, 1.0]) <= hd + 1e-4,
+                    "seed {seed}"
+                );
+                for (j, b) in boxes.iter().enumerate().skip(i + 1) {
+                    // Things on a support stand within its furniture's box.
+                    let holds = |x: &Footprint, k: usize| x.on.is_some_and(|s| owners[s] == k);
+                    if holds(a, j) || holds(b, i) {
+                        continue;
+                    }
+                    assert!(
+                        !a.overlaps(b, 0.0),
+                        "seed {seed}: boxes {i} and {j} overlap"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rooms_are_dense_and_views_are_aimed_at_content() {
+        let c = Config::default();
+        let mut shares = Vec::new();
+        let mut counts = Vec::new();
+        for seed in 0..60 {
+            let spec = generate(&c, scene_seed(9, seed), 4);
+            let things = spec
+                .objects
+                .iter()
+                .filter(|o| !crate::is_room_surface(&o.category))
+                .count();
+            counts.push(things);
+            let g = SceneGeometry::new(&spec.objects);
+            shares.extend(
+                spec.views
+                    .iter()
+                    .map(|v| g.coverage(v, 1.0, 32).object_share()),
+            );
+        }
+        counts.sort_unstable();
+        shares.sort_by(f32::total_cmp);
+        assert!(counts[counts.len() / 2] >= 25, "median objects {counts:?}");
+        assert!(
+            shares[shares.len() / 2] >= 0.45,
+            "median share {}",
+            shares[shares.len() / 2]
+        );
+        let bare = shares.iter().filter(|&&s| s < 0.05).count();
+        assert!(
+            bare * 50 <= shares.len(),
+            "{bare} of {} views nearly bare",
+            shares.len()
+        );
+        // One attempt takes the first candidate: aiming without the check shows less.
+        let mut single = c.clone();
+        single.camera.view_attempts = 1;
+        let mut first: Vec<f32> = Vec::new();
+        for seed in 0..60 {
+            let spec = generate(&single, scene_seed(9, seed), 4);
+            let g = SceneGeometry::new(&spec.objects);
+            first.extend(
+                spec.views
+                    .iter()
+                    .map(|v| g.coverage(v, 1.0, 32).object_share()),
+            );
+        }
+        let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+        assert!(
+            mean(&shares) > mean(&first) + 0.05,
+            "{} vs {}",
+            mean(&shares),
+            mean(&first)
+        );
+    }
+
+    #[test]
+    fn photo_textures_come_from_the_library_at_the_configured_rate() {
+        use crate::textures::{CROP_STEPS, TextureEntry, TextureLibrary};
+        let plain = Config::default();
+        let mut other_rate = plain.clone();
+        other_rate.materials.photo_probability = 0.9;
+        // Without a library nothing changes: the photo settings draw nothing.
+        assert_eq!(
+            generate(&plain, 11, 2).to_json(),
+            generate(&other_rate, 11, 2).to_json()
+        );
+        let mut c = plain.clone();
+        c.texture_library = TextureLibrary {
+            entries: (0..3)
+                .map(|i| TextureEntry {
+                    path: format!("photos/{i}.jpg"),
+                    sha256: format!("{i:064x}"),
+                    width: 640,
+                    height: 480,
+                })
+                .collect(),
+        };
+        assert_ne!(
+            c.hash_hex(),
+            plain.hash_hex(),
+            "the library is part of the hash"
+        );
+        let (mut photos, mut parts) = (0usize, 0usize);
+        for seed in 0..20 {
+            let spec = generate(&c, scene_seed(2, seed), 1);
+            for part in spec.objects.iter().flat_map(|o| &o.parts) {
+                parts += 1;
+                if let Some(p) = &part.material.texture.photo {
+                    photos += 1;
+                    assert!(
+                        c.texture_library
+                            .entries
+                            .iter()
+                            .any(|e| e.path == p.path && e.sha256 == p.sha256)
+                    );
+                    assert!(
+                        p.crop[0] < p.crop[2] && p.crop[2] <= CROP_STEPS,
+                        "{:?}",
+                        p.crop
+                    );
+                    assert!(
+                        p.crop[1] < p.crop[3] && p.crop[3] <= CROP_STEPS,
+                        "{:?}",
+                        p.crop
+                    );
+                    assert!(p.scale >= 0.5 && p.scale <= 3.0);
+                    assert!(part.material.texture.source().starts_with("photo:photos/"));
+                }
+            }
+        }
+        let rate = photos as f32 / parts as f32;
+        assert!(
+            (0.4..0.6).contains(&rate),
+            "{photos} photos of {parts} parts"
+        );
     }
 
     #[test]

@@ -13,7 +13,10 @@ pub mod config;
 pub mod generate;
 pub mod math;
 pub mod spec;
+pub mod textures;
+pub mod visibility;
 
 pub use config::{Config, ConfigError, MAX_VIEWS_PER_PASS, Range, ShadingProfile};
 pub use generate::{generate, scene_seed};
 pub use spec::*;
+pub use visibility::VISIBLE_SHARE;

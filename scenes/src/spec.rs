@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::math::{self, Mat4, Vec3};
+pub use crate::textures::PhotoTexture;
 
 /// One procedural scene: everything a renderer needs to draw it from every view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,8 +20,24 @@ pub struct SceneSpec {
     pub lights: Vec<Light>,
     /// Ambient (environment) light level, in cd/m² as Bevy's `AmbientLight` takes it.
     pub ambient_brightness: f32,
+    /// Linear RGB colour of the ambient light (white in scenes from before it existed).
+    #[serde(default = "white")]
+    pub ambient_color: Vec3,
     /// Camera views to render of this scene.
     pub views: Vec<View>,
+}
+
+fn white() -> Vec3 {
+    [1.0; 3]
+}
+
+/// Categories of the room's own surfaces; every other category is an object.
+pub const ROOM_SURFACES: [&str; 3] = ["floor", "wall", "ceiling"];
+
+/// Whether `category` names one of the room's own surfaces (floor, wall, ceiling)
+/// rather than an object standing in it.
+pub fn is_room_surface(category: &str) -> bool {
+    ROOM_SURFACES.contains(&category)
 }
 
 /// The room's interior extent, in metres, centred on the origin with its floor at `y = 0`.
@@ -204,6 +221,37 @@ pub struct Texture {
     pub frequency: u32,
     /// Depth of the modulation in `[0, 1]` (0 = plain).
     pub contrast: f32,
+    /// A photograph used as albedo instead of the pattern (from the run's
+    /// texture library), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<PhotoTexture>,
+}
+
+impl Texture {
+    /// A uniform texture (no pattern, no photo).
+    pub fn plain() -> Self {
+        Texture {
+            pattern: Pattern::Plain,
+            frequency: 1,
+            contrast: 0.0,
+            photo: None,
+        }
+    }
+
+    /// Where the texture comes from, as the sample JSON records it:
+    /// `photo:PATH#SHA256`, `pattern:KIND/FREQUENCY/CONTRAST` or `plain`.
+    pub fn source(&self) -> String {
+        match &self.photo {
+            Some(p) => format!("photo:{}#{}", p.path, p.sha256),
+            None if self.pattern == Pattern::Plain || self.contrast <= 0.0 => "plain".to_string(),
+            None => format!(
+                "pattern:{}/{}/{:.1}",
+                self.pattern.name(),
+                self.frequency,
+                self.contrast
+            ),
+        }
+    }
 }
 
 /// Procedural pattern kinds.
@@ -218,6 +266,18 @@ pub enum Pattern {
     Checker,
     /// Smooth value noise.
     Noise,
+}
+
+impl Pattern {
+    /// The pattern's name as serialised (`plain`, `stripes`, `checker`, `noise`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Pattern::Plain => "plain",
+            Pattern::Stripes => "stripes",
+            Pattern::Checker => "checker",
+            Pattern::Noise => "noise",
+        }
+    }
 }
 
 /// A light source, with colour as linear RGB and intensity in Bevy's units.

@@ -171,10 +171,20 @@ pub fn assemble(
             instances: spec
                 .objects
                 .iter()
-                .map(|o| InstanceInfo {
-                    id: o.instance_id,
-                    category: o.category.clone(),
-                    shape: o.shape.clone(),
+                .map(|o| {
+                    let mut textures: Vec<String> = Vec::new();
+                    for p in &o.parts {
+                        let t = p.material.texture.source();
+                        if !textures.contains(&t) {
+                            textures.push(t);
+                        }
+                    }
+                    InstanceInfo {
+                        id: o.instance_id,
+                        category: o.category.clone(),
+                        shape: o.shape.clone(),
+                        textures,
+                    }
                 })
                 .collect(),
             generator: spec.generator.clone(),

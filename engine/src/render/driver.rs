@@ -23,6 +23,10 @@ use scenes::{SceneSpec, ShadingProfile};
 #[derive(Component, Clone, Copy, PartialEq, Eq)]
 pub struct ViewSlot(pub usize);
 
+/// Scene specs kept for frames still in flight (a scene's frames are read
+/// back at most a few scenes after it was drawn).
+const RECENT_SCENES: usize = 4;
+
 /// What a tag was issued for.
 #[derive(Clone, Copy)]
 enum Issued {
@@ -59,6 +63,9 @@ pub struct Driver {
     exhausted: bool,
     /// The scene on screen: its seed (`None` for the warm-up scene), spec and root entity.
     current: Option<(Option<u64>, Arc<SceneSpec>, Entity)>,
+    /// Specs of the last few scenes spawned, by seed: frames read back after
+    /// the next scene went on screen find theirs here instead of building it again.
+    recent: VecDeque<(u64, Arc<SceneSpec>)>,
     warm: bool,
     warm_since: Option<Instant>,
     /// Since when frames have come back drawn while pipelines compiled.
@@ -97,6 +104,7 @@ impl Driver {
             attempts: HashMap::new(),
             exhausted: false,
             current: None,
+            recent: VecDeque::new(),
             warm: false,
             warm_since: None,
             unsettled_since: None,
@@ -163,9 +171,13 @@ impl Driver {
                     self.rewind(frame);
                     return;
                 }
-                let spec = match &self.current {
-                    Some((Some(seed), spec, _)) if *seed == frame.scene_seed => spec.clone(),
-                    _ => Arc::new((self.scene_of)(&frame)),
+                let spec = match self
+                    .recent
+                    .iter()
+                    .find(|(seed, _)| *seed == frame.scene_seed)
+                {
+                    Some((_, spec)) => spec.clone(),
+                    None => Arc::new((self.scene_of)(&frame)),
                 };
                 self.attempts.remove(&frame.index);
                 self.ready.insert(
@@ -446,9 +458,13 @@ pub fn drive(
         if let Some((_, _, root)) = d.current.take() {
             ctx.commands.entity(root).despawn();
         }
-        let spec = (d.scene_of)(&frame);
+        let spec = Arc::new((d.scene_of)(&frame));
         let root = spawn_scene(&mut ctx, &spec, d.profile, &mut ambient);
-        d.current = Some((Some(frame.scene_seed), Arc::new(spec), root));
+        if d.recent.len() >= RECENT_SCENES {
+            d.recent.pop_front();
+        }
+        d.recent.push_back((frame.scene_seed, spec.clone()));
+        d.current = Some((Some(frame.scene_seed), spec, root));
     }
     let pass = d.extend_pass(frame);
     let grid = d.light_clusters;

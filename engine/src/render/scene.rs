@@ -21,6 +21,77 @@ pub struct SceneAssets {
     /// scene uses the `i`-th, so scenes never add or drop material assets.
     materials: Vec<Handle<LabelMaterial>>,
     lights: LightPool,
+    photos: PhotoCache,
+}
+
+/// Most photo crops kept on the GPU at once; the least recently used go first.
+const PHOTO_CACHE: usize = 64;
+
+/// Photo crops loaded for rendering, by image and crop, with their last use.
+#[derive(Default)]
+struct PhotoCache {
+    crops: HashMap<(String, [u32; 4]), (Handle<Image>, u64)>,
+    clock: u64,
+    /// Images that failed to load (each warned about once).
+    failed: std::collections::HashSet<String>,
+}
+
+/// The crop `photo` names as a repeating sRGB texture, loaded on first use;
+/// `None` (after one warning naming the file) when it cannot be loaded.
+fn photo_texture(ctx: &mut SpawnCtx, photo: &scenes::PhotoTexture) -> Option<Handle<Image>> {
+    let cache = &mut ctx.cache.photos;
+    cache.clock += 1;
+    let key = (photo.path.clone(), photo.crop);
+    if let Some((handle, used)) = cache.crops.get_mut(&key) {
+        *used = cache.clock;
+        return Some(handle.clone());
+    }
+    if cache.failed.contains(&photo.path) {
+        return None;
+    }
+    let pixels = match crate::textures::load_crop(photo) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("{e}; drawing its surfaces untextured");
+            cache.failed.insert(photo.path.clone());
+            return None;
+        }
+    };
+    if cache.crops.len() >= PHOTO_CACHE
+        && let Some(oldest) = cache
+            .crops
+            .iter()
+            .min_by_key(|(_, (_, used))| *used)
+            .map(|(k, _)| k.clone())
+    {
+        // Its image is freed once no material of the scene on screen uses it.
+        cache.crops.remove(&oldest);
+    }
+    let (w, h) = pixels.dimensions();
+    let mut image = Image::new(
+        Extent3d {
+            width: w,
+            height: h,
+            depth_or_array_layers: 1,
+        },
+        TextureDimension::D2,
+        pixels.into_raw(),
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::RENDER_WORLD,
+    );
+    image.sampler = repeating();
+    let handle = ctx.images.add(image);
+    cache.crops.insert(key, (handle.clone(), cache.clock));
+    Some(handle)
+}
+
+/// Linear filtering that repeats the texture beyond `[0, 1]`.
+fn repeating() -> ImageSampler {
+    ImageSampler::Descriptor(ImageSamplerDescriptor {
+        address_mode_u: ImageAddressMode::Repeat,
+        address_mode_v: ImageAddressMode::Repeat,
+        ..ImageSamplerDescriptor::linear()
+    })
 }
 
 /// The pool's `i`-th material, set to `material` (added on first use).
@@ -174,29 +245,62 @@ fn update_lights(ctx: &mut SpawnCtx, spec: &SceneSpec) {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum MeshKey {
     Cube,
-    Sphere,
-    Cylinder,
-    Cone,
+    Sphere(Detail),
+    Cylinder(Detail),
+    Cone(Detail),
     /// Capsule with half length / radius in quarter steps.
-    Capsule(u32),
+    Capsule(u32, Detail),
     /// Torus with minor / major radius in steps of 1/40.
-    Torus(u32),
+    Torus(u32, Detail),
+}
+
+/// Tessellation of a curved primitive: small parts never cover enough pixels
+/// to show the facets of half the segments, and each vertex costs a software
+/// rasteriser time in every pass (views, labels, shadow maps).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Detail {
+    Low,
+    High,
+}
+
+/// Parts whose largest half extent is under this size, metres, use [`Detail::Low`].
+const SMALL_PART_M: f32 = 0.2;
+
+impl Detail {
+    fn of(p: &Primitive) -> Self {
+        if p.half_extents().into_iter().fold(0.0, f32::max) < SMALL_PART_M {
+            Detail::Low
+        } else {
+            Detail::High
+        }
+    }
+
+    /// Segments around a full turn.
+    fn around(self) -> u32 {
+        match self {
+            Detail::Low => 20,
+            Detail::High => 40,
+        }
+    }
 }
 
 /// Unit mesh for a primitive and the scale that sizes it.
 fn mesh_key(p: &Primitive) -> (MeshKey, Vec3) {
+    let detail = Detail::of(p);
     match *p {
         Primitive::Box { size } => (MeshKey::Cube, Vec3::from(size)),
-        Primitive::Sphere { radius } => (MeshKey::Sphere, Vec3::splat(radius)),
+        Primitive::Sphere { radius } => (MeshKey::Sphere(detail), Vec3::splat(radius)),
         Primitive::Cylinder { radius, height } => {
-            (MeshKey::Cylinder, Vec3::new(radius, height, radius))
+            (MeshKey::Cylinder(detail), Vec3::new(radius, height, radius))
         }
-        Primitive::Cone { radius, height } => (MeshKey::Cone, Vec3::new(radius, height, radius)),
+        Primitive::Cone { radius, height } => {
+            (MeshKey::Cone(detail), Vec3::new(radius, height, radius))
+        }
         Primitive::Capsule { radius, length } => {
             let q = ((length / 2.0 / radius.max(1e-6)) * 4.0)
                 .round()
                 .clamp(0.0, 400.0) as u32;
-            (MeshKey::Capsule(q), Vec3::splat(radius))
+            (MeshKey::Capsule(q, detail), Vec3::splat(radius))
         }
         Primitive::Torus {
             major_radius,
@@ -205,7 +309,7 @@ fn mesh_key(p: &Primitive) -> (MeshKey, Vec3) {
             let q = ((minor_radius / major_radius.max(1e-6)) * 40.0)
                 .round()
                 .clamp(1.0, 39.0) as u32;
-            (MeshKey::Torus(q), Vec3::splat(major_radius))
+            (MeshKey::Torus(q, detail), Vec3::splat(major_radius))
         }
     }
 }
@@ -213,24 +317,26 @@ fn mesh_key(p: &Primitive) -> (MeshKey, Vec3) {
 fn build_mesh(key: MeshKey) -> Mesh {
     match key {
         MeshKey::Cube => Cuboid::new(1.0, 1.0, 1.0).into(),
-        MeshKey::Sphere => Sphere::new(1.0).mesh().uv(48, 24),
-        MeshKey::Cylinder => Cylinder::new(1.0, 1.0).mesh().resolution(40).into(),
-        MeshKey::Cone => Cone {
+        MeshKey::Sphere(d) => Sphere::new(1.0)
+            .mesh()
+            .uv(d.around() * 6 / 5, d.around() * 3 / 5),
+        MeshKey::Cylinder(d) => Cylinder::new(1.0, 1.0).mesh().resolution(d.around()).into(),
+        MeshKey::Cone(d) => Cone {
             radius: 1.0,
             height: 1.0,
         }
         .mesh()
-        .resolution(40)
+        .resolution(d.around())
         .into(),
-        MeshKey::Capsule(q) => Capsule3d::new(1.0, q as f32 / 4.0 * 2.0)
+        MeshKey::Capsule(q, d) => Capsule3d::new(1.0, q as f32 / 4.0 * 2.0)
             .mesh()
-            .longitudes(32)
-            .latitudes(16)
+            .longitudes(d.around() * 4 / 5)
+            .latitudes(d.around() * 2 / 5)
             .into(),
-        MeshKey::Torus(q) => Torus::new(1.0 - q as f32 / 40.0, 1.0 + q as f32 / 40.0)
+        MeshKey::Torus(q, d) => Torus::new(1.0 - q as f32 / 40.0, 1.0 + q as f32 / 40.0)
             .mesh()
-            .minor_resolution(20)
-            .major_resolution(40)
+            .minor_resolution(d.around() as usize / 2)
+            .major_resolution(d.around() as usize)
             .into(),
     }
 }
@@ -268,11 +374,7 @@ fn pattern_image(pattern: Pattern, frequency: u32, contrast_tenths: u32) -> Imag
         TextureFormat::Rgba8Unorm,
         RenderAssetUsages::RENDER_WORLD,
     );
-    image.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor {
-        address_mode_u: ImageAddressMode::Repeat,
-        address_mode_v: ImageAddressMode::Repeat,
-        ..ImageSamplerDescriptor::linear()
-    });
+    image.sampler = repeating();
     image
 }
 
@@ -294,6 +396,65 @@ fn value_noise(x: f32, y: f32, period: u32) -> f32 {
     let a = lattice(xi, yi) * (1.0 - sx) + lattice(xi + 1, yi) * sx;
     let b = lattice(xi, yi + 1) * (1.0 - sx) + lattice(xi + 1, yi + 1) * sx;
     a * (1.0 - sy) + b * sy
+}
+
+/// The pool's `i`-th material, set to `m` drawn for instance `instance_id`.
+fn part_material(
+    ctx: &mut SpawnCtx,
+    i: usize,
+    m: &scenes::Material,
+    instance_id: u16,
+    profile: ShadingProfile,
+    shadows: bool,
+) -> Handle<LabelMaterial> {
+    let photo = m.texture.photo.as_ref().and_then(|p| {
+        let [a, b, c, d, e, f] = p.uv_affine();
+        let uv = bevy::math::Affine2::from_cols_array(&[a, d, b, e, c, f]);
+        photo_texture(ctx, p).map(|h| (h, uv))
+    });
+    let (texture, uv_transform) = match photo {
+        Some(t) => t,
+        None => (
+            pattern_texture(ctx, &m.texture),
+            bevy::math::Affine2::IDENTITY,
+        ),
+    };
+    let material = StandardMaterial {
+        base_color: Color::LinearRgba(LinearRgba::rgb(
+            m.base_color[0],
+            m.base_color[1],
+            m.base_color[2],
+        )),
+        base_color_texture: Some(texture),
+        perceptual_roughness: m.roughness,
+        metallic: m.metallic,
+        uv_transform,
+        ..default()
+    };
+    let material = LabelMaterial {
+        base: material,
+        extension: LabelExtension::new(instance_id, profile, shadows),
+    };
+    pooled_material(ctx, i, material)
+}
+
+/// The cached image of a procedural pattern (a plain white one for none).
+fn pattern_texture(ctx: &mut SpawnCtx, t: &scenes::Texture) -> Handle<Image> {
+    let key = (
+        t.pattern,
+        t.frequency,
+        (t.contrast * 10.0).round().clamp(0.0, 10.0) as u32,
+    );
+    let key = if key.0 == Pattern::Plain || key.2 == 0 {
+        (Pattern::Plain, 1, 0)
+    } else {
+        key
+    };
+    ctx.cache
+        .textures
+        .entry(key)
+        .or_insert_with(|| ctx.images.add(pattern_image(key.0, key.1, key.2)))
+        .clone()
 }
 
 /// What a spawn needs to touch.
@@ -324,7 +485,8 @@ pub fn spawn_scene(
     ambient: &mut GlobalAmbientLight,
 ) -> Entity {
     ambient.brightness = spec.ambient_brightness;
-    ambient.color = Color::WHITE;
+    let [r, g, b] = spec.ambient_color;
+    ambient.color = Color::LinearRgba(LinearRgba::rgb(r, g, b));
     let root = ctx
         .commands
         .spawn((Transform::IDENTITY, Visibility::Visible))
@@ -340,6 +502,9 @@ pub fn spawn_scene(
                 ChildOf(root),
             ))
             .id();
+        // Parts of one object with one material share its asset, so the
+        // renderer can draw them (and their shadows) in one batch.
+        let mut shared: Vec<(&scenes::Material, Handle<LabelMaterial>)> = Vec::new();
         for part in &object.parts {
             let (key, scale) = mesh_key(&part.primitive);
             let mesh = ctx
@@ -351,42 +516,15 @@ pub fn spawn_scene(
             let mut transform = to_transform(&part.object_from_part);
             transform.scale *= scale;
             let m = &part.material;
-            let tex_key = (
-                m.texture.pattern,
-                m.texture.frequency,
-                (m.texture.contrast * 10.0).round().clamp(0.0, 10.0) as u32,
-            );
-            let tex_key = if tex_key.0 == Pattern::Plain || tex_key.2 == 0 {
-                (Pattern::Plain, 1, 0)
-            } else {
-                tex_key
+            let material = match shared.iter().find(|(seen, _)| *seen == m) {
+                Some((_, handle)) => handle.clone(),
+                None => {
+                    let handle = part_material(ctx, parts, m, object.instance_id, profile, shadows);
+                    parts += 1;
+                    shared.push((m, handle.clone()));
+                    handle
+                }
             };
-            let texture = ctx
-                .cache
-                .textures
-                .entry(tex_key)
-                .or_insert_with(|| {
-                    ctx.images
-                        .add(pattern_image(tex_key.0, tex_key.1, tex_key.2))
-                })
-                .clone();
-            let material = StandardMaterial {
-                base_color: Color::LinearRgba(LinearRgba::rgb(
-                    m.base_color[0],
-                    m.base_color[1],
-                    m.base_color[2],
-                )),
-                base_color_texture: Some(texture),
-                perceptual_roughness: m.roughness,
-                metallic: m.metallic,
-                ..default()
-            };
-            let material = LabelMaterial {
-                base: material,
-                extension: LabelExtension::new(object.instance_id, profile, shadows),
-            };
-            let material = pooled_material(ctx, parts, material);
-            parts += 1;
             ctx.commands.spawn((
                 Mesh3d(mesh),
                 MeshMaterial3d(material),

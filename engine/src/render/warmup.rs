@@ -19,6 +19,7 @@ pub fn warmup_scene() -> SceneSpec {
             pattern: Pattern::Checker,
             frequency: 4,
             contrast: 0.5,
+            photo: None,
         },
     };
     let primitives = [

@@ -4,34 +4,92 @@
 use super::sampler::Sampler;
 use crate::spec::{Material, Part, Primitive, Transform};
 
-/// A disc on the floor that other things must keep clear of.
+/// An oriented rectangle of the floor plan and the heights it fills: what
+/// placement keeps objects apart with (a bounding-box test).
+#[derive(Clone, Debug)]
 pub struct Footprint {
+    /// Centre on the floor plan (world x, z).
     pub center: [f32; 2],
-    pub radius: f32,
-    pub height: f32,
+    /// Half extents along the rectangle's own x and z axes.
+    pub half: [f32; 2],
+    /// Rotation about `+y`, radians (as `Transform::with_yaw`).
+    pub yaw: f32,
+    /// Lowest and highest world y it fills.
+    pub y: [f32; 2],
+    /// The support this sits on (its furniture's own footprint is not in the way).
+    pub on: Option<usize>,
 }
 
 impl Footprint {
-    /// Whether a disc of radius `r` at `c` does not overlap this footprint.
-    pub fn clear_of(&self, c: [f32; 2], r: f32) -> bool {
-        let (dx, dz) = (c[0] - self.center[0], c[1] - self.center[1]);
-        (dx * dx + dz * dz).sqrt() > self.radius + r
+    /// The rectangle's x and z axes on the floor plan.
+    fn axes(&self) -> [[f32; 2]; 2] {
+        let (s, c) = self.yaw.sin_cos();
+        [[c, -s], [s, c]]
+    }
+
+    /// Its half width along the floor-plan direction `n` (unit).
+    pub fn reach(&self, n: [f32; 2]) -> f32 {
+        let [ax, az] = self.axes();
+        self.half[0] * (ax[0] * n[0] + ax[1] * n[1]).abs()
+            + self.half[1] * (az[0] * n[0] + az[1] * n[1]).abs()
+    }
+
+    /// Whether the two boxes come closer than `margin` (separating-axis test on
+    /// the floor plan, and overlapping height spans).
+    pub fn overlaps(&self, other: &Footprint, margin: f32) -> bool {
+        if self.y[1] <= other.y[0] || other.y[1] <= self.y[0] {
+            return false;
+        }
+        let d = [
+            other.center[0] - self.center[0],
+            other.center[1] - self.center[1],
+        ];
+        let [a0, a1] = self.axes();
+        let [b0, b1] = other.axes();
+        [a0, a1, b0, b1]
+            .into_iter()
+            .all(|n| (d[0] * n[0] + d[1] * n[1]).abs() < self.reach(n) + other.reach(n) + margin)
+    }
+
+    /// Whether the world point `(x, z)` at height `y` lies within `margin` of the box.
+    pub fn contains(&self, p: [f32; 2], y: f32, margin: f32) -> bool {
+        let probe = Footprint {
+            center: p,
+            half: [0.0, 0.0],
+            yaw: 0.0,
+            y: [y, y + 1e-3],
+            on: None,
+        };
+        self.overlaps(&probe, margin)
     }
 }
 
-/// A flat top that clutter can stand on, in the object frame.
+/// A flat surface that clutter can stand on, in the object frame.
+#[derive(Clone, Debug)]
 pub struct Top {
+    /// Centre of the surface on the object's floor plan (x, z).
+    pub center: [f32; 2],
+    /// Half extents (x, z).
     pub half: [f32; 2],
+    /// Height of the surface above the floor.
     pub height: f32,
+    /// Free height above it (to the next board, or open).
+    pub clearance: f32,
 }
 
+/// Free height above an open top.
+pub const OPEN: f32 = 10.0;
+
 /// A finished piece: its parts and what placement needs to know.
+#[derive(Clone, Debug)]
 pub struct Piece {
     pub category: &'static str,
     pub parts: Vec<Part>,
-    pub radius: f32,
+    /// Half extents of its floor plan (object x, z), centred on the origin.
+    pub half: [f32; 2],
     pub height: f32,
-    pub support: Option<Top>,
+    /// Surfaces clutter can stand on.
+    pub supports: Vec<Top>,
 }
 
 fn part(primitive: Primitive, at: [f32; 3], material: &Material) -> Part {
@@ -46,8 +104,23 @@ fn boxed(size: [f32; 3], at: [f32; 3], material: &Material) -> Part {
     part(Primitive::Box { size }, at, material)
 }
 
-fn radius_of(w: f32, d: f32) -> f32 {
-    0.5 * (w * w + d * d).sqrt()
+fn top(w: f32, d: f32, height: f32) -> Top {
+    Top {
+        center: [0.0, 0.0],
+        half: [w / 2.0, d / 2.0],
+        height,
+        clearance: OPEN,
+    }
+}
+
+/// A random piece to stand with its back (object `-z`) against a wall.
+pub fn wall_piece(s: &mut Sampler) -> Piece {
+    match s.index(10) {
+        0..=3 => shelf(s),
+        4..=6 => cabinet(s),
+        7 => sofa(s),
+        _ => table(s),
+    }
 }
 
 /// A random piece of furniture.
@@ -122,12 +195,9 @@ fn sized_table(s: &mut Sampler, w: f32, d: f32, h: f32) -> Piece {
     Piece {
         category: "table",
         parts,
-        radius: radius_of(w, d),
+        half: [w / 2.0, d / 2.0],
         height: h,
-        support: Some(Top {
-            half: [w / 2.0, d / 2.0],
-            height: h,
-        }),
+        supports: vec![top(w, d, h)],
     }
 }
 
@@ -148,9 +218,9 @@ pub fn chair(s: &mut Sampler) -> Piece {
     Piece {
         category: "chair",
         parts,
-        radius: radius_of(w, w),
+        half: [w / 2.0, w / 2.0],
         height: seat_h + back_h,
-        support: None,
+        supports: Vec::new(),
     }
 }
 
@@ -170,19 +240,26 @@ pub fn shelf(s: &mut Sampler) -> Piece {
         boxed([w, h, t], [0.0, h / 2.0, -d / 2.0 + t / 2.0], &m),
     ];
     let boards = 2 + s.index(4);
+    let gap = (h - t) / boards as f32;
+    let mut supports = Vec::new();
     for i in 0..=boards {
-        let y = t / 2.0 + (h - t) * i as f32 / boards as f32;
+        let y = t / 2.0 + gap * i as f32;
         parts.push(boxed([w - 2.0 * t, t, d], [0.0, y, 0.0], &m));
+        // Each board holds things: those below the top up to the next board.
+        let inner = [w / 2.0 - t, (d - t) / 2.0];
+        supports.push(Top {
+            center: [0.0, t / 2.0],
+            half: inner,
+            height: y + t / 2.0,
+            clearance: if i == boards { OPEN } else { gap - t },
+        });
     }
     Piece {
         category: "shelf",
         parts,
-        radius: radius_of(w, d),
+        half: [w / 2.0, d / 2.0],
         height: h,
-        support: Some(Top {
-            half: [w / 2.0, d / 2.0],
-            height: h,
-        }),
+        supports,
     }
 }
 
@@ -210,12 +287,9 @@ pub fn cabinet(s: &mut Sampler) -> Piece {
     Piece {
         category: "cabinet",
         parts,
-        radius: radius_of(w, d),
+        half: [w / 2.0, d / 2.0 + 0.03],
         height: h,
-        support: Some(Top {
-            half: [w / 2.0, d / 2.0],
-            height: h,
-        }),
+        supports: vec![top(w, d, h)],
     }
 }
 
@@ -246,9 +320,15 @@ pub fn sofa(s: &mut Sampler) -> Piece {
     Piece {
         category: "sofa",
         parts,
-        radius: radius_of(w, d),
+        half: [w / 2.0, d / 2.0],
         height: seat_h + 0.45,
-        support: None,
+        // Cushions and the like on the seat, between the arms and before the back.
+        supports: vec![Top {
+            center: [0.0, back_t / 2.0],
+            half: [w / 2.0 - arm_w, (d - back_t) / 2.0],
+            height: seat_h,
+            clearance: OPEN,
+        }],
     }
 }
 
@@ -286,8 +366,8 @@ pub fn lamp(s: &mut Sampler) -> Piece {
     Piece {
         category: "lamp",
         parts,
-        radius: 0.25,
+        half: [0.22, 0.22],
         height: h + 0.15,
-        support: None,
+        supports: Vec::new(),
     }
 }

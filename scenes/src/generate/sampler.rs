@@ -5,6 +5,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Config, CountRange, Range};
 use crate::spec::{Material, Pattern, Primitive, Texture};
+use crate::textures::{CROP_STEPS, PhotoTexture};
 
 /// Pattern frequencies a texture may use (few, so a renderer can cache them).
 pub const FREQUENCIES: [u32; 4] = [2, 4, 8, 16];
@@ -72,11 +73,7 @@ impl<'c> Sampler<'c> {
 
     fn texture(&mut self, textured: bool) -> Texture {
         if !textured {
-            return Texture {
-                pattern: Pattern::Plain,
-                frequency: 1,
-                contrast: 0.0,
-            };
+            return Texture::plain();
         }
         let pattern = [Pattern::Stripes, Pattern::Checker, Pattern::Noise][self.index(3)];
         let frequency = FREQUENCIES[self.index(FREQUENCIES.len())];
@@ -86,17 +83,60 @@ impl<'c> Sampler<'c> {
             pattern,
             frequency,
             contrast,
+            photo: None,
         }
+    }
+
+    /// A random crop of a random image of the library, randomly tiled.
+    fn photo(&mut self) -> Option<PhotoTexture> {
+        let library = &self.config.texture_library.entries;
+        if library.is_empty() {
+            return None;
+        }
+        let entry = library[self.index(library.len())].clone();
+        let steps = CROP_STEPS as usize;
+        // At least a quarter of each side, anywhere in the image.
+        let span = |s: &mut Self| {
+            let len = 2 + s.index(steps - 1);
+            let start = s.index(steps - len + 1);
+            (start as u32, (start + len) as u32)
+        };
+        let (x0, x1) = span(self);
+        let (y0, y1) = span(self);
+        let m = &self.config.materials;
+        Some(PhotoTexture {
+            path: entry.path,
+            sha256: entry.sha256,
+            crop: [x0, y0, x1, y1],
+            scale: self.uniform(m.photo_scale),
+            rotation_deg: self.between(0.0, 360.0),
+            offset: [self.between(0.0, 1.0), self.between(0.0, 1.0)],
+        })
     }
 
     fn material_with(&mut self, textured: bool) -> Material {
         let base_color = self.color();
         let m = &self.config.materials;
         let (rough, metal) = (m.roughness, m.metallic);
+        let (roughness, metallic) = (self.uniform(rough), self.uniform(metal));
+        // With a texture library, any surface may carry a photo instead.
+        let p = self.config.materials.photo_probability;
+        if !self.config.texture_library.is_empty() && self.chance(p) {
+            let grey = self.between(0.75, 1.0);
+            return Material {
+                base_color: [grey; 3],
+                roughness,
+                metallic,
+                texture: Texture {
+                    photo: self.photo(),
+                    ..Texture::plain()
+                },
+            };
+        }
         Material {
             base_color,
-            roughness: self.uniform(rough),
-            metallic: self.uniform(metal),
+            roughness,
+            metallic,
             texture: self.texture(textured),
         }
     }
@@ -165,6 +205,14 @@ impl<'c> Sampler<'c> {
     /// Linear RGB of a black body at a temperature drawn from `range` (kelvin), max channel 1.
     pub fn temperature_color(&mut self, range: Range) -> [f32; 3] {
         kelvin_to_linear(self.uniform(range))
+    }
+
+    /// The same colour scaled to unit luminance (Rec. 709), so warm and cold
+    /// light of one level are equally bright.
+    pub fn temperature_color_unit_luminance(&mut self, range: Range) -> [f32; 3] {
+        let c = self.temperature_color(range);
+        let luma = (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]).max(1e-3);
+        c.map(|v| v / luma)
     }
 }
 

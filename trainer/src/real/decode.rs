@@ -8,28 +8,7 @@ use rand::Rng;
 
 /// Decodes PNG or JPEG bytes (told apart by their signature) to RGB.
 pub fn decode(bytes: &[u8]) -> Result<RgbImage, String> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
-            .map(|i| i.to_rgb8())
-            .map_err(|e| format!("PNG: {e}"))
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        decode_jpeg(bytes)
-    } else {
-        Err("neither PNG nor JPEG (unknown signature)".into())
-    }
-}
-
-fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, String> {
-    use zune_jpeg::zune_core::{
-        bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions,
-    };
-    let options = DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    let pixels = decoder.decode().map_err(|e| format!("JPEG: {e:?}"))?;
-    let info = decoder.info().ok_or("JPEG: no image header")?;
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    RgbImage::from_raw(w, h, pixels)
-        .ok_or_else(|| format!("JPEG: {w}x{h} image decoded to a buffer of the wrong size"))
+    engine::image_file::decode_rgb(bytes)
 }
 
 /// Reads and decodes the image file `path`; the error names the file.

@@ -1,0 +1,187 @@
+//! Photo texture libraries: scanning folders of PNG and JPEG images into a
+//! [`TextureLibrary`] (sorted paths, sizes, content hashes), and decoding an
+//! entry's pixels for the renderer.
+//!
+//! A file that is not a readable image, or is empty or huge, is skipped with
+//! a reason the caller prints; a folder that is missing, or holds no usable
+//! image, is an error naming it.
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+use scenes::textures::{PhotoTexture, TextureEntry, TextureLibrary};
+
+/// Largest image side a library accepts, pixels (larger files are skipped).
+pub const MAX_SIDE: u32 = 16_384;
+/// Longest side a photo is scaled down to when loaded for rendering, pixels.
+pub const LOAD_SIDE: u32 = 512;
+
+/// Why a library could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TextureError {
+    /// A named folder does not exist or cannot be listed.
+    #[error("texture folder {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A folder holds no usable image.
+    #[error("texture folder {path} holds no usable PNG or JPEG image{detail}")]
+    Empty {
+        /// The folder.
+        path: PathBuf,
+        /// What was skipped there, if anything.
+        detail: String,
+    },
+    /// An image could not be read or decoded.
+    #[error("texture {path}: {message}")]
+    Image {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// A file left out of a library, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// The file.
+    pub path: PathBuf,
+    /// Why it was left out.
+    pub reason: String,
+}
+
+fn is_image_name(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+}
+
+/// Every image file under `dir` (recursively), sorted.
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>, TextureError> {
+    let folder = |source| TextureError::Folder {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(dir).map_err(folder)?;
+    if !meta.is_dir() {
+        return Err(folder(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            "not a folder",
+        )));
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| TextureError::Folder {
+            path: d.clone(),
+            source,
+        })?;
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if is_image_name(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Checks one file: its header's size and its bytes' hash.
+fn entry_of(path: &Path) -> Result<TextureEntry, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let (width, height) = crate::image_file::header_size(&bytes)
+        .map_err(|e| format!("is not a readable image ({e})"))?;
+    if width == 0 || height == 0 {
+        return Err(format!("has no pixels ({width}×{height})"));
+    }
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(format!(
+            "is {width}×{height} pixels, over the {MAX_SIDE}-pixel limit"
+        ));
+    }
+    let sha256 = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(TextureEntry {
+        path: path.display().to_string(),
+        sha256,
+        width,
+        height,
+    })
+}
+
+/// Scans `folders` into one library; returns it with the files left out.
+pub fn scan(folders: &[PathBuf]) -> Result<(TextureLibrary, Vec<Skipped>), TextureError> {
+    let mut entries = Vec::new();
+    let mut skipped = Vec::new();
+    for dir in folders {
+        let files = image_files(dir)?;
+        let before = (entries.len(), skipped.len());
+        for f in files {
+            match entry_of(&f) {
+                Ok(e) => entries.push(e),
+                Err(reason) => skipped.push(Skipped { path: f, reason }),
+            }
+        }
+        if entries.len() == before.0 {
+            let n = skipped.len() - before.1;
+            return Err(TextureError::Empty {
+                path: dir.clone(),
+                detail: if n > 0 {
+                    format!(
+                        " ({n} image files skipped, e.g. {}: {})",
+                        skipped[before.1].path.display(),
+                        skipped[before.1].reason
+                    )
+                } else {
+                    String::new()
+                },
+            });
+        }
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    entries.dedup_by(|a, b| a.path == b.path);
+    Ok((TextureLibrary { entries }, skipped))
+}
+
+/// Decodes the crop `photo` names, scaled down to at most [`LOAD_SIDE`]
+/// pixels a side, as RGBA8 rows; checks the file still has its indexed hash.
+pub fn load_crop(photo: &PhotoTexture) -> Result<image::RgbaImage, TextureError> {
+    let fail = |message: String| TextureError::Image {
+        path: photo.path.clone(),
+        message,
+    };
+    let bytes = std::fs::read(&photo.path).map_err(|e| fail(e.to_string()))?;
+    let sha: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if sha != photo.sha256 {
+        return Err(fail(format!(
+            "changed since the library was indexed (sha256 {sha}, indexed {})",
+            photo.sha256
+        )));
+    }
+    let rgb = crate::image_file::decode_rgb(&bytes).map_err(fail)?;
+    let (x, y, w, h) = photo.crop_pixels(rgb.width(), rgb.height());
+    let crop = image::imageops::crop_imm(&rgb, x, y, w, h).to_image();
+    let longest = w.max(h);
+    let crop = if longest > LOAD_SIDE {
+        let (nw, nh) = (
+            (u64::from(w) * u64::from(LOAD_SIDE) / u64::from(longest)).max(1) as u32,
+            (u64::from(h) * u64::from(LOAD_SIDE) / u64::from(longest)).max(1) as u32,
+        );
+        image::imageops::resize(&crop, nw, nh, image::imageops::FilterType::Triangle)
+    } else {
+        crop
+    };
+    Ok(image::DynamicImage::ImageRgb8(crop).to_rgba8())
+}
