@@ -4,6 +4,8 @@
 # random init, and prints mean ± standard deviation per layer over the seeds.
 # Usage: benches/scene_transfer.sh DATA [DATA ...]
 # Env: SEEDS="0 1 2" STEPS=1000 TASKS=depth,normal,contour LIMIT=200 OUT=/var/tmp/scene-transfer
+#   DEPTH=folder of real RGB-D (also scores the depth head there; DEPTH_ARGS
+#   passes e.g. "--focal-px 994.978 --baseline-mm 193.001 --doffs 31.086")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: $0 DATA [DATA ...]" >&2; exit 2; }
@@ -27,6 +29,13 @@ for data in "$@"; do
     "$BIN" eval probe --run "$run" --data "$FMNIST" --limit-per-class "$LIMIT" --seed "$seed" \
       --json "$run/probe.json" >/dev/null
   done
+  if [ -n "${DEPTH:-}" ]; then
+    for seed in $SEEDS; do
+      run="$OUT/$name-s$seed"
+      [ -f "$run/depth.json" ] || "$BIN" eval depth --run "$run" --data "$DEPTH" ${DEPTH_ARGS:-} \
+        --seed "$seed" --json "$run/depth.json" >/dev/null
+    done
+  fi
   rows+=("$name")
 done
 for seed in $SEEDS; do
@@ -46,16 +55,29 @@ def load(name, seed):
         return json.load(f)
 def top1(doc):
     return {l["layer"]: 100.0 * l["top1"]["test"] for l in doc["result"]["layers"]}
-table = {n: [top1(load(n, s)) for s in seeds] for n in names}
-layers = sorted(next(iter(table.values()))[0])
+import os
+def depth(name, seed):
+    path = f"{out}/{name}-s{seed}/depth.json"
+    if name == "random" or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        rows = json.load(f)["rows"]
+    return {"depth abs-rel": rows[0]["metrics"]["abs_rel"], "depth δ<1.25": 100.0 * rows[0]["metrics"]["delta1"],
+            "constant abs-rel": rows[-1]["metrics"]["abs_rel"], "constant δ<1.25": 100.0 * rows[-1]["metrics"]["delta1"]}
+table = {n: [{**top1(load(n, s)), **depth(n, s)} for s in seeds] for n in names}
+layers = sorted({k for runs in table.values() for k in runs[0]}, key=lambda k: (k.startswith(("depth", "constant")), k))
 print("| data | " + " | ".join(layers) + " |")
 print("|---" * (len(layers) + 1) + "|")
 for n, runs in table.items():
     cells = []
     for l in layers:
-        v = [r[l] for r in runs]
+        v = [r[l] for r in runs if l in r]
+        if not v:
+            cells.append("–")
+            continue
         sd = statistics.stdev(v) if len(v) > 1 else 0.0
-        cells.append(f"{statistics.mean(v):.1f} ± {sd:.1f}")
+        d = 3 if "abs-rel" in l else 1
+        cells.append(f"{statistics.mean(v):.{d}f} ± {sd:.{d}f}")
     print(f"| {n} | " + " | ".join(cells) + " |")
 print(f"\n(linear probe top-1 on Fashion-MNIST, {len(seeds)} seeds: mean ± sd)")
 PY

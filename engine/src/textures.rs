@@ -185,3 +185,61 @@ pub fn load_crop(photo: &PhotoTexture) -> Result<image::RgbaImage, TextureError>
     };
     Ok(image::DynamicImage::ImageRgb8(crop).to_rgba8())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_png(path: &Path, w: u32, h: u32) {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x * 10) as u8, (y * 10) as u8, 99])
+        });
+        img.save(path).expect("png");
+    }
+
+    #[test]
+    fn scan_sorts_hashes_and_skips_and_crops_load_scaled_and_checked() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path();
+        std::fs::create_dir(dir.join("b")).expect("mkdir");
+        write_png(&dir.join("b").join("z.png"), 16, 8);
+        write_png(&dir.join("a.png"), 4, 4);
+        std::fs::write(dir.join("c.png"), b"junk").expect("write");
+        std::fs::write(dir.join("readme.txt"), b"not an image name").expect("write");
+        let (lib, skipped) = scan(&[dir.to_path_buf(), dir.to_path_buf()]).expect("scans");
+        let names: Vec<&str> = lib.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(names.len(), 2, "{names:?}: sorted, each once");
+        assert!(names[0].ends_with("a.png") && names[1].ends_with("z.png"));
+        assert_eq!((lib.entries[1].width, lib.entries[1].height), (16, 8));
+        assert_eq!(lib.entries[0].sha256.len(), 64);
+        assert!(
+            skipped.iter().all(|s| s.path.ends_with("c.png")),
+            "{skipped:?}"
+        );
+
+        let e = &lib.entries[1];
+        let mut photo = PhotoTexture {
+            path: e.path.clone(),
+            sha256: e.sha256.clone(),
+            crop: [4, 0, 8, 8],
+            scale: 1.0,
+            rotation_deg: 0.0,
+            offset: [0.0, 0.0],
+        };
+        let crop = load_crop(&photo).expect("loads");
+        assert_eq!(crop.dimensions(), (8, 8), "the right half of 16×8");
+        assert_eq!(crop.get_pixel(0, 0).0, [80, 0, 99, 255]);
+        photo.sha256 = "0".repeat(64);
+        let err = load_crop(&photo).unwrap_err().to_string();
+        assert!(err.contains("z.png") && err.contains("changed"), "{err}");
+    }
+
+    #[test]
+    fn missing_or_empty_folders_are_errors_naming_them() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let err = scan(&[tmp.path().join("nope")]).unwrap_err().to_string();
+        assert!(err.contains("nope"), "{err}");
+        let err = scan(&[tmp.path().to_path_buf()]).unwrap_err().to_string();
+        assert!(err.contains("no usable"), "{err}");
+    }
+}
