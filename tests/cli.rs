@@ -855,7 +855,10 @@ fn eval_probe_and_finetune_score_a_random_backbone_and_reject_bad_input() {
             top1 >= 0.75,
             "warm vs cool colours are easy even for random features: {l}"
         );
+        let knn = l["knn_top1"].as_f64().expect("k-NN top-1");
+        assert!(knn >= 0.75, "and for the k-NN probe: {l}");
     }
+    assert!(stdout.contains("k-NN top-1"), "{stdout}");
 
     let o = synthfeat(&[
         "eval",

@@ -11,6 +11,7 @@
 pub mod arrays;
 pub mod depth;
 pub mod finetune;
+pub mod knn;
 pub mod labelled;
 pub mod linear;
 pub mod probe;

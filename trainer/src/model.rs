@@ -10,7 +10,7 @@ mod block;
 pub mod conv;
 mod flex_conv;
 mod flex_norm;
-mod gemm;
+pub(crate) mod gemm;
 pub mod head;
 mod im2col;
 pub mod norm;

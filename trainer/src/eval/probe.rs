@@ -2,7 +2,7 @@
 //! chosen layer's activations average-pooled to a grid of about `dims`
 //! values, a linear classifier per layer trained on the training split's
 //! features (computed once and cached in memory) and scored top-1 on the
-//! test split.
+//! test split; beside it the k-NN probe ([`super::knn`]) on the same features.
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
@@ -42,6 +42,8 @@ pub struct LayerScore {
     pub dims: usize,
     /// Top-1 accuracies.
     pub top1: Accuracy,
+    /// Top-1 on the test split of the k-NN probe (cosine, k = 20) on the same features.
+    pub knn_top1: f64,
 }
 
 /// Side of the pooled grid for `channels` channels on a `side`-pixel map:
@@ -130,12 +132,15 @@ pub fn probe<B: Backend>(
     for ((name, (tr, channels, grid)), (te, _, _)) in config.layers.iter().zip(train).zip(test) {
         progress(&format!("classifier on {name}"), 0, 1);
         let top1 = fit_and_score(&tr, &te, set.classes.len(), &config.classifier);
+        progress(&format!("k-NN on {name}"), 0, 1);
+        let knn_top1 = super::knn::knn_top1(&tr, &te, set.classes.len(), super::knn::K);
         layers.push(LayerScore {
             layer: name.clone(),
             channels,
             grid,
             dims: tr.dims,
             top1,
+            knn_top1,
         });
     }
     ProbeReport {
@@ -150,17 +155,19 @@ pub fn probe<B: Backend>(
 impl ProbeReport {
     /// A Markdown table: one row per layer.
     pub fn table(&self) -> String {
-        let mut s =
-            String::from("| layer | features | train top-1 | test top-1 |\n|---|---|---|---|\n");
+        let mut s = String::from(
+            "| layer | features | train top-1 | test top-1 | k-NN top-1 (k = 20) |\n|---|---|---|---|---|\n",
+        );
         for l in &self.layers {
             s += &format!(
-                "| {} | {} ({}×{}²) | {:.1} % | {:.1} % |\n",
+                "| {} | {} ({}×{}²) | {:.1} % | {:.1} % | {:.1} % |\n",
                 l.layer,
                 l.dims,
                 l.channels,
                 l.grid,
                 100.0 * l.top1.train,
-                100.0 * l.top1.test
+                100.0 * l.top1.test,
+                100.0 * l.knn_top1
             );
         }
         s
