@@ -88,6 +88,11 @@ mod tests {
                 .starts_with("PNG")
         );
         assert!(
+            decode_rgb(&[0xFF, 0xD8, 0xFF, 0, 1, 2])
+                .unwrap_err()
+                .starts_with("JPEG")
+        );
+        assert!(
             header_size(&[0xFF, 0xD8, 0xFF, 0, 1, 2])
                 .unwrap_err()
                 .starts_with("JPEG")

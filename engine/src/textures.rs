@@ -152,9 +152,28 @@ pub fn scan(folders: &[PathBuf]) -> Result<(TextureLibrary, Vec<Skipped>), Textu
     Ok((TextureLibrary { entries }, skipped))
 }
 
-/// Decodes the crop `photo` names, scaled down to at most [`LOAD_SIDE`]
-/// pixels a side, as RGBA8 rows; checks the file still has its indexed hash.
-pub fn load_crop(photo: &PhotoTexture) -> Result<image::RgbaImage, TextureError> {
+/// Longest side an image is kept at, decoded, between crops of it, pixels.
+pub const DECODED_SIDE: u32 = 1024;
+
+/// `image` scaled down (never up) so its longest side is at most `side`.
+fn at_most(image: image::RgbImage, side: u32) -> image::RgbImage {
+    let (w, h) = image.dimensions();
+    let longest = w.max(h);
+    if longest <= side {
+        return image;
+    }
+    let scaled = |v: u32| (u64::from(v) * u64::from(side) / u64::from(longest)).max(1) as u32;
+    image::imageops::resize(
+        &image,
+        scaled(w),
+        scaled(h),
+        image::imageops::FilterType::Triangle,
+    )
+}
+
+/// Decodes the image `photo` names, scaled down to at most [`DECODED_SIDE`]
+/// pixels a side; checks the file still has its indexed hash.
+pub fn load_image(photo: &PhotoTexture) -> Result<image::RgbImage, TextureError> {
     let fail = |message: String| TextureError::Image {
         path: photo.path.clone(),
         message,
@@ -171,19 +190,20 @@ pub fn load_crop(photo: &PhotoTexture) -> Result<image::RgbaImage, TextureError>
         )));
     }
     let rgb = crate::image_file::decode_rgb(&bytes).map_err(fail)?;
-    let (x, y, w, h) = photo.crop_pixels(rgb.width(), rgb.height());
-    let crop = image::imageops::crop_imm(&rgb, x, y, w, h).to_image();
-    let longest = w.max(h);
-    let crop = if longest > LOAD_SIDE {
-        let (nw, nh) = (
-            (u64::from(w) * u64::from(LOAD_SIDE) / u64::from(longest)).max(1) as u32,
-            (u64::from(h) * u64::from(LOAD_SIDE) / u64::from(longest)).max(1) as u32,
-        );
-        image::imageops::resize(&crop, nw, nh, image::imageops::FilterType::Triangle)
-    } else {
-        crop
-    };
-    Ok(image::DynamicImage::ImageRgb8(crop).to_rgba8())
+    Ok(at_most(rgb, DECODED_SIDE))
+}
+
+/// The crop `photo` names of its decoded image, scaled down to at most
+/// [`LOAD_SIDE`] pixels a side, as RGBA8 rows.
+pub fn crop_of(image: &image::RgbImage, photo: &PhotoTexture) -> image::RgbaImage {
+    let (x, y, w, h) = photo.crop_pixels(image.width(), image.height());
+    let crop = image::imageops::crop_imm(image, x, y, w, h).to_image();
+    image::DynamicImage::ImageRgb8(at_most(crop, LOAD_SIDE)).to_rgba8()
+}
+
+/// [`load_image`], then [`crop_of`].
+pub fn load_crop(photo: &PhotoTexture) -> Result<image::RgbaImage, TextureError> {
+    Ok(crop_of(&load_image(photo)?, photo))
 }
 
 #[cfg(test)]

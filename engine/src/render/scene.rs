@@ -26,11 +26,16 @@ pub struct SceneAssets {
 
 /// Most photo crops kept on the GPU at once; the least recently used go first.
 const PHOTO_CACHE: usize = 64;
+/// Most decoded photos kept in memory for further crops (each at most
+/// `textures::DECODED_SIDE` pixels a side).
+const DECODED_CACHE: usize = 16;
 
-/// Photo crops loaded for rendering, by image and crop, with their last use.
+/// Photo crops loaded for rendering, by image and crop, and the decoded
+/// images they are cut from, by path, each with its last use.
 #[derive(Default)]
 struct PhotoCache {
     crops: HashMap<(String, [u32; 4]), (Handle<Image>, u64)>,
+    decoded: HashMap<String, (std::sync::Arc<image::RgbImage>, u64)>,
     clock: u64,
     /// Images that failed to load (each warned about once).
     failed: std::collections::HashSet<String>,
@@ -49,24 +54,31 @@ fn photo_texture(ctx: &mut SpawnCtx, photo: &scenes::PhotoTexture) -> Option<Han
     if cache.failed.contains(&photo.path) {
         return None;
     }
-    let pixels = match crate::textures::load_crop(photo) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!("{e}; drawing its surfaces untextured");
-            cache.failed.insert(photo.path.clone());
-            return None;
+    let clock = cache.clock;
+    let decoded = match cache.decoded.get_mut(&photo.path) {
+        Some((image, used)) => {
+            *used = clock;
+            image.clone()
         }
+        None => match crate::textures::load_image(photo) {
+            Ok(image) => {
+                let image = std::sync::Arc::new(image);
+                evict_oldest(&mut cache.decoded, DECODED_CACHE);
+                cache
+                    .decoded
+                    .insert(photo.path.clone(), (image.clone(), clock));
+                image
+            }
+            Err(e) => {
+                tracing::warn!("{e}; drawing its surfaces untextured");
+                cache.failed.insert(photo.path.clone());
+                return None;
+            }
+        },
     };
-    if cache.crops.len() >= PHOTO_CACHE
-        && let Some(oldest) = cache
-            .crops
-            .iter()
-            .min_by_key(|(_, (_, used))| *used)
-            .map(|(k, _)| k.clone())
-    {
-        // Its image is freed once no material of the scene on screen uses it.
-        cache.crops.remove(&oldest);
-    }
+    let pixels = crate::textures::crop_of(&decoded, photo);
+    // An evicted crop's image is freed once no material of the scene on screen uses it.
+    evict_oldest(&mut cache.crops, PHOTO_CACHE);
     let (w, h) = pixels.dimensions();
     let mut image = Image::new(
         Extent3d {
@@ -83,6 +95,20 @@ fn photo_texture(ctx: &mut SpawnCtx, photo: &scenes::PhotoTexture) -> Option<Han
     let handle = ctx.images.add(image);
     cache.crops.insert(key, (handle.clone(), cache.clock));
     Some(handle)
+}
+
+/// Drops the least recently used entry of `map` while it holds `limit` or more.
+fn evict_oldest<K: Clone + Eq + std::hash::Hash, V>(map: &mut HashMap<K, (V, u64)>, limit: usize) {
+    while map.len() >= limit.max(1) {
+        let Some(oldest) = map
+            .iter()
+            .min_by_key(|(_, (_, used))| *used)
+            .map(|(k, _)| k.clone())
+        else {
+            return;
+        };
+        map.remove(&oldest);
+    }
 }
 
 /// Linear filtering that repeats the texture beyond `[0, 1]`.

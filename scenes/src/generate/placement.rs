@@ -9,12 +9,8 @@ use crate::spec::{Part, Primitive, Transform};
 impl Builder<'_, '_> {
     /// Whether `f` stays inside the room and clear of every footprint but `except`.
     pub(super) fn fits(&self, f: &Footprint, except: Option<usize>) -> bool {
-        let inside = [[1.0, 0.0], [0.0, 1.0]]
-            .into_iter()
-            .zip([self.room.width / 2.0, self.room.depth / 2.0]);
-        let in_room = inside
-            .clone()
-            .all(|(n, h)| (f.center[0] * n[0] + f.center[1] * n[1]).abs() + f.reach(n) <= h);
+        let in_room = f.center[0].abs() + f.reach([1.0, 0.0]) <= self.room.width / 2.0
+            && f.center[1].abs() + f.reach([0.0, 1.0]) <= self.room.depth / 2.0;
         in_room
             && self
                 .footprints
