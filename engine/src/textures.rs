@@ -1,6 +1,7 @@
 //! Photo texture libraries: scanning folders of PNG and JPEG images into a
 //! [`TextureLibrary`] (sorted paths, sizes, content hashes), and decoding an
-//! entry's pixels for the renderer.
+//! entry's pixels for the renderer (each image once; crops are texture
+//! coordinates, [`PhotoTexture::uv_affine`]).
 //!
 //! A file that is not a readable image, or is empty or huge, is skipped with
 //! a reason the caller prints; a folder that is missing, or holds no usable
@@ -152,9 +153,6 @@ pub fn scan(folders: &[PathBuf]) -> Result<(TextureLibrary, Vec<Skipped>), Textu
     Ok((TextureLibrary { entries }, skipped))
 }
 
-/// Longest side an image is kept at, decoded, between crops of it, pixels.
-pub const DECODED_SIDE: u32 = 1024;
-
 /// `image` scaled down (never up) so its longest side is at most `side`.
 fn at_most(image: image::RgbImage, side: u32) -> image::RgbImage {
     let (w, h) = image.dimensions();
@@ -171,9 +169,9 @@ fn at_most(image: image::RgbImage, side: u32) -> image::RgbImage {
     )
 }
 
-/// Decodes the image `photo` names, scaled down to at most [`DECODED_SIDE`]
-/// pixels a side; checks the file still has its indexed hash.
-pub fn load_image(photo: &PhotoTexture) -> Result<image::RgbImage, TextureError> {
+/// Decodes the image `photo` names, scaled down to at most [`LOAD_SIDE`]
+/// pixels a side, as RGBA8 rows; checks the file still has its indexed hash.
+pub fn load_image(photo: &PhotoTexture) -> Result<image::RgbaImage, TextureError> {
     let fail = |message: String| TextureError::Image {
         path: photo.path.clone(),
         message,
@@ -190,20 +188,7 @@ pub fn load_image(photo: &PhotoTexture) -> Result<image::RgbImage, TextureError>
         )));
     }
     let rgb = crate::image_file::decode_rgb(&bytes).map_err(fail)?;
-    Ok(at_most(rgb, DECODED_SIDE))
-}
-
-/// The crop `photo` names of its decoded image, scaled down to at most
-/// [`LOAD_SIDE`] pixels a side, as RGBA8 rows.
-pub fn crop_of(image: &image::RgbImage, photo: &PhotoTexture) -> image::RgbaImage {
-    let (x, y, w, h) = photo.crop_pixels(image.width(), image.height());
-    let crop = image::imageops::crop_imm(image, x, y, w, h).to_image();
-    image::DynamicImage::ImageRgb8(at_most(crop, LOAD_SIDE)).to_rgba8()
-}
-
-/// [`load_image`], then [`crop_of`].
-pub fn load_crop(photo: &PhotoTexture) -> Result<image::RgbaImage, TextureError> {
-    Ok(crop_of(&load_image(photo)?, photo))
+    Ok(image::DynamicImage::ImageRgb8(at_most(rgb, LOAD_SIDE)).to_rgba8())
 }
 
 #[cfg(test)]
@@ -218,7 +203,7 @@ mod tests {
     }
 
     #[test]
-    fn scan_sorts_hashes_and_skips_and_crops_load_scaled_and_checked() {
+    fn scan_sorts_hashes_and_skips_and_images_load_checked() {
         let tmp = tempfile::tempdir().expect("tmp");
         let dir = tmp.path();
         std::fs::create_dir(dir.join("b")).expect("mkdir");
@@ -246,11 +231,11 @@ mod tests {
             rotation_deg: 0.0,
             offset: [0.0, 0.0],
         };
-        let crop = load_crop(&photo).expect("loads");
-        assert_eq!(crop.dimensions(), (8, 8), "the right half of 16×8");
-        assert_eq!(crop.get_pixel(0, 0).0, [80, 0, 99, 255]);
+        let image = load_image(&photo).expect("loads");
+        assert_eq!(image.dimensions(), (16, 8));
+        assert_eq!(image.get_pixel(8, 0).0, [80, 0, 99, 255]);
         photo.sha256 = "0".repeat(64);
-        let err = load_crop(&photo).unwrap_err().to_string();
+        let err = load_image(&photo).unwrap_err().to_string();
         assert!(err.contains("z.png") && err.contains("changed"), "{err}");
     }
 

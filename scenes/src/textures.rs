@@ -41,8 +41,7 @@ impl TextureLibrary {
     }
 }
 
-/// Crops are cut in steps of `1 / CROP_STEPS` of the image side, so a
-/// renderer caches few distinct crops of one image.
+/// Crops are given in steps of `1 / CROP_STEPS` of the image side.
 pub const CROP_STEPS: u32 = 8;
 
 /// A photo used as albedo: which image, which part of it, how it tiles.
@@ -52,43 +51,37 @@ pub struct PhotoTexture {
     pub path: String,
     /// Its SHA-256, so a sample names exactly the bytes it was drawn with.
     pub sha256: String,
-    /// Crop in steps of `1 / CROP_STEPS` of the image: `[x0, y0, x1, y1]`,
-    /// `x0 < x1 <= CROP_STEPS`. The crop is what tiles the surface.
+    /// The window of the image one texture-coordinate unit shows, in steps
+    /// of `1 / CROP_STEPS` of the image: `[x0, y0, x1, y1]`, `x0 < x1 <=
+    /// CROP_STEPS`. Beyond it the image continues and then repeats.
     pub crop: [u32; 4],
-    /// Repeats of the crop per texture-coordinate unit.
+    /// Repeats of the window per texture-coordinate unit.
     pub scale: f32,
     /// Rotation of the texture coordinates, degrees.
     pub rotation_deg: f32,
-    /// Shift of the tiling, in crop widths.
+    /// Shift of the tiling, in window widths.
     pub offset: [f32; 2],
 }
 
 impl PhotoTexture {
-    /// The map from a mesh's texture coordinates to the crop's, as a 2×3
+    /// The map from a mesh's texture coordinates to the image's, as a 2×3
     /// row-major affine matrix `[a, b, c, d, e, f]`: `u' = a u + b v + c`,
-    /// `v' = d u + e v + f` (the sampler repeats the crop beyond `[0, 1]`).
+    /// `v' = d u + e v + f`: rotated and scaled, shifted, then into the
+    /// window (the sampler repeats the image beyond `[0, 1]`).
     pub fn uv_affine(&self) -> [f32; 6] {
+        let steps = CROP_STEPS as f32;
+        let [x0, y0, x1, y1] = self.crop.map(|c| c.min(CROP_STEPS) as f32 / steps);
+        let (w, h) = (x1 - x0, y1 - y0);
         let (s, c) = self.rotation_deg.to_radians().sin_cos();
         let k = self.scale;
-        [k * c, -k * s, self.offset[0], k * s, k * c, self.offset[1]]
-    }
-
-    /// The crop as pixel bounds `(x, y, width, height)` of a `width × height`
-    /// image (at least one pixel each way).
-    pub fn crop_pixels(&self, width: u32, height: u32) -> (u32, u32, u32, u32) {
-        let at = |step: u32, side: u32| {
-            (u64::from(step.min(CROP_STEPS)) * u64::from(side) / u64::from(CROP_STEPS)) as u32
-        };
-        let (x0, y0) = (at(self.crop[0], width), at(self.crop[1], height));
-        let (x1, y1) = (at(self.crop[2], width), at(self.crop[3], height));
-        let x0 = x0.min(width.saturating_sub(1));
-        let y0 = y0.min(height.saturating_sub(1));
-        (
-            x0,
-            y0,
-            x1.saturating_sub(x0).max(1),
-            y1.saturating_sub(y0).max(1),
-        )
+        [
+            w * k * c,
+            -w * k * s,
+            x0 + w * self.offset[0],
+            h * k * s,
+            h * k * c,
+            y0 + h * self.offset[1],
+        ]
     }
 }
 
@@ -108,28 +101,19 @@ mod tests {
     }
 
     #[test]
-    fn crops_map_to_pixels_and_never_to_nothing() {
-        assert_eq!(
-            photo([0, 0, 8, 8], 1.0, 0.0).crop_pixels(640, 480),
-            (0, 0, 640, 480)
-        );
-        assert_eq!(
-            photo([2, 4, 6, 8], 1.0, 0.0).crop_pixels(640, 480),
-            (160, 240, 320, 240)
-        );
-        // A one-pixel image still gives a one-pixel crop.
-        assert_eq!(
-            photo([7, 7, 8, 8], 1.0, 0.0).crop_pixels(1, 1),
-            (0, 0, 1, 1)
-        );
-    }
-
-    #[test]
     fn uv_map_scales_rotates_and_shifts() {
         let m = photo([0, 0, 8, 8], 2.0, 90.0).uv_affine();
         // (1, 0) turns to (0, 2), shifted by the offset.
         let (u, v) = (m[0] + m[2], m[3] + m[5]);
         assert!((u - 0.25).abs() < 1e-5 && (v - 2.5).abs() < 1e-5, "{m:?}");
+        // The right half of the image, unscaled: the unit square maps onto it.
+        let mut right = photo([4, 0, 8, 8], 1.0, 0.0);
+        right.offset = [0.0, 0.0];
+        let m = right.uv_affine();
+        let at = |u: f32, v: f32| (m[0] * u + m[1] * v + m[2], m[3] * u + m[4] * v + m[5]);
+        assert_eq!(at(0.0, 0.0), (0.5, 0.0));
+        assert_eq!(at(1.0, 0.0), (1.0, 0.0));
+        assert_eq!(at(0.0, 1.0), (0.5, 1.0));
     }
 
     #[test]

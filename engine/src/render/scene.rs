@@ -24,61 +24,42 @@ pub struct SceneAssets {
     photos: PhotoCache,
 }
 
-/// Most photo crops kept on the GPU at once; the least recently used go first.
+/// Most photos kept on the GPU at once (each at most
+/// `textures::LOAD_SIDE` pixels a side); the least recently used go first.
 const PHOTO_CACHE: usize = 64;
-/// Most decoded photos kept in memory for further crops (each at most
-/// `textures::DECODED_SIDE` pixels a side).
-const DECODED_CACHE: usize = 16;
 
-/// Photo crops loaded for rendering, by image and crop, and the decoded
-/// images they are cut from, by path, each with its last use.
+/// Photos loaded for rendering, by path, with their last use.
 #[derive(Default)]
 struct PhotoCache {
-    crops: HashMap<(String, [u32; 4]), (Handle<Image>, u64)>,
-    decoded: HashMap<String, (std::sync::Arc<image::RgbImage>, u64)>,
+    images: HashMap<String, (Handle<Image>, u64)>,
     clock: u64,
     /// Images that failed to load (each warned about once).
     failed: std::collections::HashSet<String>,
 }
 
-/// The crop `photo` names as a repeating sRGB texture, loaded on first use;
-/// `None` (after one warning naming the file) when it cannot be loaded.
+/// The image `photo` names as a repeating sRGB texture, loaded on first use
+/// (its crop is drawn through the material's UV transform); `None` (after
+/// one warning naming the file) when it cannot be loaded.
 fn photo_texture(ctx: &mut SpawnCtx, photo: &scenes::PhotoTexture) -> Option<Handle<Image>> {
     let cache = &mut ctx.cache.photos;
     cache.clock += 1;
-    let key = (photo.path.clone(), photo.crop);
-    if let Some((handle, used)) = cache.crops.get_mut(&key) {
+    if let Some((handle, used)) = cache.images.get_mut(&photo.path) {
         *used = cache.clock;
         return Some(handle.clone());
     }
     if cache.failed.contains(&photo.path) {
         return None;
     }
-    let clock = cache.clock;
-    let decoded = match cache.decoded.get_mut(&photo.path) {
-        Some((image, used)) => {
-            *used = clock;
-            image.clone()
+    let pixels = match crate::textures::load_image(photo) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("{e}; drawing its surfaces untextured");
+            cache.failed.insert(photo.path.clone());
+            return None;
         }
-        None => match crate::textures::load_image(photo) {
-            Ok(image) => {
-                let image = std::sync::Arc::new(image);
-                evict_oldest(&mut cache.decoded, DECODED_CACHE);
-                cache
-                    .decoded
-                    .insert(photo.path.clone(), (image.clone(), clock));
-                image
-            }
-            Err(e) => {
-                tracing::warn!("{e}; drawing its surfaces untextured");
-                cache.failed.insert(photo.path.clone());
-                return None;
-            }
-        },
     };
-    let pixels = crate::textures::crop_of(&decoded, photo);
-    // An evicted crop's image is freed once no material of the scene on screen uses it.
-    evict_oldest(&mut cache.crops, PHOTO_CACHE);
+    // An evicted image is freed once no material of the scene on screen uses it.
+    evict_oldest(&mut cache.images, PHOTO_CACHE);
     let (w, h) = pixels.dimensions();
     let mut image = Image::new(
         Extent3d {
@@ -93,7 +74,9 @@ fn photo_texture(ctx: &mut SpawnCtx, photo: &scenes::PhotoTexture) -> Option<Han
     );
     image.sampler = repeating();
     let handle = ctx.images.add(image);
-    cache.crops.insert(key, (handle.clone(), cache.clock));
+    cache
+        .images
+        .insert(photo.path.clone(), (handle.clone(), cache.clock));
     Some(handle)
 }
 
