@@ -201,8 +201,9 @@ impl Iterator for ShardBatches {
 
 /// Opens `dir` and starts producing training batches, epoch after epoch.
 ///
-/// A damaged shard is skipped with a warning naming it; if a whole epoch yields
-/// no training sample, the iterator returns an error and ends.
+/// A damaged shard is read up to the damage and skipped from there, with a
+/// warning naming it the first time only (not once per epoch); if a whole
+/// epoch yields no training sample, the iterator returns an error and ends.
 pub fn train_batches(dir: &Path, opts: DataOptions) -> Result<ShardBatches, DataError> {
     let reader = DatasetReader::open(dir)?;
     let shards = reader.shard_paths().len();
@@ -212,6 +213,7 @@ pub fn train_batches(dir: &Path, opts: DataOptions) -> Result<ShardBatches, Data
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
         let mut buffer: Vec<Sample> = Vec::with_capacity(opts.shuffle_buffer + 1);
         let mut out = Batcher::new(&opts, tx);
+        let mut warned = vec![false; shards];
         loop {
             let mut order: Vec<usize> = (0..shards).collect();
             order.shuffle(&mut rng);
@@ -245,7 +247,11 @@ pub fn train_batches(dir: &Path, opts: DataOptions) -> Result<ShardBatches, Data
                     }
                     Ok(_) => true,
                     Err(e) => {
-                        tracing::warn!("skipping the rest of a damaged shard: {e}");
+                        if !std::mem::replace(&mut warned[i], true) {
+                            tracing::warn!(
+                                "skipping the rest of a damaged shard (in every epoch; said once): {e}"
+                            );
+                        }
                         skipped += 1;
                         true
                     }
