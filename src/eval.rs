@@ -32,7 +32,8 @@ pub struct DepthArgs {
     #[arg(long)]
     run: PathBuf,
     /// Folder of RGB images with depth or disparity (NAME + NAME_depth / NAME_disp,
-    /// rgb/ + depth/, or Middlebury im0.png + disp0.pfm + calib.txt).
+    /// rgb/ + depth/, Middlebury im0.png + disp0.pfm + calib.txt, or Middlebury
+    /// 2001–2006 view1.png + disp1.png with --disparity-scale).
     #[arg(long)]
     data: PathBuf,
     /// Network input size, pixels [default: the run's training size].
@@ -47,6 +48,11 @@ pub struct DepthArgs {
     /// Disparity calibration: Middlebury's doffs, pixels.
     #[arg(long, default_value_t = 0.0)]
     doffs: f64,
+    /// A disparity PNG stores this many times the disparity in pixels
+    /// (Middlebury 2005–2006: 1 full size, 2 half, 3 third; 2003 quarter size: 4;
+    /// 2001: Tsukuba 16, others 8). 0 stays "unknown".
+    #[arg(long, default_value_t = 1.0)]
+    disparity_scale: f64,
     /// Seed of the random-init baseline.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -263,7 +269,7 @@ fn run_depth(a: DepthArgs) -> Result<()> {
     if pairs.is_empty() {
         bail!(
             "--data {}: no RGB image with a depth or disparity file beside it (NAME.png + \
-             NAME_depth.png|npy|npz|pfm or NAME_disp.*, rgb/ + depth/, or im0.png + disp0.pfm)",
+             NAME_depth.png|npy|npz|pfm or NAME_disp.*, rgb/ + depth/, im0.png + disp0.pfm, or viewN.png|imN.png + dispN.png)",
             a.data.display()
         );
     }
@@ -279,7 +285,14 @@ fn run_depth(a: DepthArgs) -> Result<()> {
         (run.clone(), &trained),
         ("random init".to_string(), &random),
     ];
-    let (rows, skipped) = depth::evaluate(&models, &pairs, calibration, size, out, &device)
+    if !(a.disparity_scale.is_finite() && a.disparity_scale > 0.0) {
+        bail!(
+            "--disparity-scale must be positive, got {}",
+            a.disparity_scale
+        );
+    }
+    let scale = a.disparity_scale;
+    let (rows, skipped) = depth::evaluate(&models, &pairs, calibration, scale, size, out, &device)
         .map_err(|e| anyhow::anyhow!("--data {}: {e}", a.data.display()))?;
     if skipped > 0 {
         eprintln!("warning: {skipped} pairs could not be read and were skipped");

@@ -27,28 +27,45 @@ pub struct SceneConfigArgs {
     /// recursively; repeatable; added to `materials.texture_folders`).
     #[arg(long = "textures", value_name = "DIR")]
     pub textures: Vec<PathBuf>,
+    /// A folder of glTF (.glb, .gltf) and OBJ meshes to place as furniture and
+    /// clutter, a file's category being its first folder's name (searched
+    /// recursively; repeatable; added to `assets.folders`).
+    #[arg(long = "assets", value_name = "DIR")]
+    pub assets: Vec<PathBuf>,
 }
 
 impl SceneConfigArgs {
-    /// The config file (or the built-in defaults) with its texture library scanned.
+    /// The config file (or the built-in defaults) with its texture and asset libraries scanned.
     pub fn load(&self) -> Result<Config> {
-        load_scene_config(self.config.as_deref(), &self.textures)
+        load_scene_config(self.config.as_deref(), &self.textures, &self.assets)
     }
 }
 
-/// Reads a scene config (or the defaults), adds `textures` to its texture
-/// folders and scans them into its library; skipped files are warned about.
-pub fn load_scene_config(path: Option<&std::path::Path>, textures: &[PathBuf]) -> Result<Config> {
+/// Adds each of `extra` to `folders` unless already there.
+fn add_folders(folders: &mut Vec<String>, extra: &[PathBuf]) {
+    for t in extra {
+        let t = t.display().to_string();
+        if !folders.contains(&t) {
+            folders.push(t);
+        }
+    }
+}
+
+/// Reads a scene config (or the defaults), adds `textures` and `assets` to
+/// its texture and asset folders and scans them into its libraries; skipped
+/// files are warned about.
+pub fn load_scene_config(
+    path: Option<&std::path::Path>,
+    textures: &[PathBuf],
+    assets: &[PathBuf],
+) -> Result<Config> {
     let mut config = match path {
         Some(p) => Config::from_file(p)?,
         None => Config::default(),
     };
-    for t in textures {
-        let t = t.display().to_string();
-        if !config.materials.texture_folders.contains(&t) {
-            config.materials.texture_folders.push(t);
-        }
-    }
+    add_folders(&mut config.materials.texture_folders, textures);
+    add_folders(&mut config.assets.folders, assets);
+    scan_assets(&mut config)?;
     if config.materials.texture_folders.is_empty() {
         return Ok(config);
     }
@@ -74,6 +91,60 @@ pub fn load_scene_config(path: Option<&std::path::Path>, textures: &[PathBuf]) -
     );
     config.texture_library = library;
     Ok(config)
+}
+
+/// Scans `config.assets.folders` (if any) into its asset library.
+fn scan_assets(config: &mut Config) -> Result<()> {
+    if config.assets.folders.is_empty() {
+        return Ok(());
+    }
+    let folders: Vec<PathBuf> = config.assets.folders.iter().map(PathBuf::from).collect();
+    let (library, skipped) = engine::assets::scan(&folders).context("assets.folders")?;
+    for s in &skipped {
+        eprintln!("warning: skipping asset {}: {}", s.path.display(), s.reason);
+    }
+    let mut categories: Vec<&str> = library
+        .entries
+        .iter()
+        .map(|e| e.category.as_str())
+        .collect();
+    categories.dedup();
+    let furniture = categories
+        .iter()
+        .filter(|c| config.assets.is_furniture(c))
+        .count();
+    eprintln!(
+        "assets: {} meshes in {} categories ({furniture} placed as furniture) from {} folder(s)",
+        library.entries.len(),
+        categories.len(),
+        folders.len()
+    );
+    config.asset_library = library;
+    Ok(())
+}
+
+/// `synthfeat make-assets` options.
+#[derive(Args)]
+pub struct MakeAssetsArgs {
+    /// Folder to write into (`OUT/CATEGORY/CATEGORY_NN.glb`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Variants of every category (shape, colour and texture differ).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub variants: u32,
+}
+
+/// `synthfeat make-assets`: writes the built-in library of everyday objects.
+pub fn make_assets(a: MakeAssetsArgs) -> Result<()> {
+    let files = engine::assets::builtin::write_library(&a.out, a.variants)?;
+    println!(
+        "wrote {} .glb files of {} categories to {} (use: --assets {})",
+        files.len(),
+        engine::assets::builtin::CATEGORIES.len(),
+        a.out.display(),
+        a.out.display()
+    );
+    Ok(())
 }
 
 /// `synthfeat generate` options.

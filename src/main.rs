@@ -58,6 +58,9 @@ enum Command {
     },
     /// Print the scene description (JSON) of one seed.
     Scene(generate::SceneArgs),
+    /// Write the built-in mesh library of everyday objects (mugs, bottles, books,
+    /// plants, stools, …) as .glb files, for `--assets`.
+    MakeAssets(generate::MakeAssetsArgs),
     /// Train the shared encoder on shards, a live render stream or real images: synthetic
     /// tasks (depth, normal, contour) and pretext tasks (rotation, jigsaw, …), optionally
     /// adapting toward real images.
@@ -95,6 +98,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Stats(args) => stats::run(args),
         Command::Bench { what } => bench::run(what),
         Command::Scene(args) => generate::scene(args),
+        Command::MakeAssets(args) => generate::make_assets(args),
         Command::Train(args) => train::run(*args),
         Command::Export(args) => export::run(args),
         Command::Eval { what } => eval::run(what),

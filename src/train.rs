@@ -209,6 +209,10 @@ pub struct TrainArgs {
     /// (repeatable; e.g. the --real images, for pixel-level randomisation toward them).
     #[arg(long = "textures", value_name = "DIR")]
     textures: Vec<PathBuf>,
+    /// Live mode: a folder of glTF / OBJ meshes placed as furniture and clutter
+    /// (repeatable; see `generate --assets`).
+    #[arg(long = "assets", value_name = "DIR")]
+    assets: Vec<PathBuf>,
     /// Real, unlabelled images for domain adaptation and the domain-gap metric,
     /// or without --data and --live the training images of the pretext tasks:
     /// a folder (searched recursively for PNG/JPEG), an image file or an IDX
@@ -499,7 +503,8 @@ fn train<B: AutodiffBackend>(
     c: &TrainConfig,
     device: B::Device,
 ) -> Result<()> {
-    let scene = crate::generate::load_scene_config(a.scene_config.as_deref(), &a.textures)?;
+    let scene =
+        crate::generate::load_scene_config(a.scene_config.as_deref(), &a.textures, &a.assets)?;
     // Real images first: their errors are cheap to find.
     let real = if a.real.is_empty() {
         None

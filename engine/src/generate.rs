@@ -175,6 +175,9 @@ pub fn generate(
             })
         })
         .collect();
+    // Only the encoders receive: once they stop (the writer failed), sending
+    // to them fails at once instead of blocking on a full channel forever.
+    drop(encode_rx);
     drop(encoded_tx);
 
     let shard_plan: Vec<(u64, u64)> = todo
@@ -187,11 +190,10 @@ pub fn generate(
     let mut stats = StatsAccumulator::default();
     let frame_stats = &mut stats;
     let write_thread = std::thread::scope(|scope| {
-        let handle = scope.spawn(move || -> Result<u64, GenerateError> {
+        let mut write_in_order = move |current: &mut Option<(crate::dataset::ShardWriter, u64)>| -> Result<u64, GenerateError> {
             let mut pending: BTreeMap<u64, (EncodedSample, FrameStats)> = BTreeMap::new();
             let mut next = 0u64;
             let mut shards = shard_plan.iter();
-            let mut current = None;
             let mut written = 0u64;
             for (seq, r) in encoded_rx.iter() {
                 pending.insert(seq, r?);
@@ -201,7 +203,7 @@ pub fn generate(
                         let Some(&(index, len)) = shards.next() else {
                             break;
                         };
-                        current = Some((writer.begin_shard(index)?, len));
+                        *current = Some((writer.begin_shard(index)?, len));
                     }
                     if let Some((shard, len)) = current.as_mut() {
                         shard.append(&sample)?;
@@ -226,6 +228,19 @@ pub fn generate(
                 }
             }
             Ok(written)
+        };
+        let handle = scope.spawn(move || -> Result<u64, GenerateError> {
+            let mut current = None;
+            let result = write_in_order(&mut current);
+            // A shard left unfinished by a failure goes (a simulated kill,
+            // `abort_after`, leaves it as a real one would).
+            if let Err(e) = &result
+                && !matches!(e, GenerateError::Aborted(_))
+                && let Some((shard, _)) = current.take()
+            {
+                shard.abandon();
+            }
+            result
         });
         // Feed the encoders from the renderer on this thread.
         let mut render_result: Result<(), GenerateError> = Ok(());

@@ -11,6 +11,7 @@
 
 mod app;
 pub mod assemble;
+mod asset_mesh;
 mod driver;
 mod label;
 mod readback;

@@ -38,10 +38,22 @@ pub struct InstanceInfo {
     /// Geometry (`box`, `sphere`, `table`, …).
     pub shape: String,
     /// Where its parts' textures come from, each once: `photo:PATH#SHA256`,
-    /// `pattern:KIND/FREQUENCY/CONTRAST` or `plain` (empty in data sets
-    /// written before it was recorded).
+    /// `pattern:KIND/FREQUENCY/CONTRAST`, `plain`, or `asset` for an asset's
+    /// own textures (empty in data sets written before it was recorded).
     #[serde(default)]
     pub textures: Vec<String>,
+    /// The library mesh it shows, if it is an asset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<AssetRef>,
+}
+
+/// A file of a mesh asset library, exactly: its path and content hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetRef {
+    /// Path of the file, as the library was scanned.
+    pub path: String,
+    /// SHA-256 over the file and every external file it reads.
+    pub sha256: String,
 }
 
 /// Everything about a sample that is not a pixel; written as `KEY.json`.

@@ -236,6 +236,7 @@ mod tests {
             category: category.to_string(),
             shape: "box".to_string(),
             textures: Vec::new(),
+            asset: None,
         };
         Sample {
             meta: SampleMeta {

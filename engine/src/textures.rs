@@ -55,43 +55,12 @@ pub struct Skipped {
     pub reason: String,
 }
 
-fn is_image_name(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
-}
-
 /// Every image file under `dir` (recursively), sorted.
 fn image_files(dir: &Path) -> Result<Vec<PathBuf>, TextureError> {
-    let folder = |source| TextureError::Folder {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let meta = std::fs::metadata(dir).map_err(folder)?;
-    if !meta.is_dir() {
-        return Err(folder(std::io::Error::new(
-            std::io::ErrorKind::NotADirectory,
-            "not a folder",
-        )));
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|source| TextureError::Folder {
-            path: d.clone(),
-            source,
-        })?;
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if is_image_name(&p) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    crate::files::files_under(dir, |p| {
+        crate::files::has_extension(p, &["png", "jpg", "jpeg"])
+    })
+    .map_err(|(path, source)| TextureError::Folder { path, source })
 }
 
 /// Checks one file: its header's size and its bytes' hash.
@@ -154,7 +123,7 @@ pub fn scan(folders: &[PathBuf]) -> Result<(TextureLibrary, Vec<Skipped>), Textu
 }
 
 /// `image` scaled down (never up) so its longest side is at most `side`.
-fn at_most(image: image::RgbImage, side: u32) -> image::RgbImage {
+pub(crate) fn at_most(image: image::RgbImage, side: u32) -> image::RgbImage {
     let (w, h) = image.dimensions();
     let longest = w.max(h);
     if longest <= side {

@@ -50,6 +50,10 @@ fn sample(seed: u64, view: u32) -> Sample {
                 category: "floor".into(),
                 shape: "box".into(),
                 textures: vec!["pattern:checker/8/0.4".into()],
+                asset: Some(engine::sample::AssetRef {
+                    path: "lib/mug/a.glb".into(),
+                    sha256: "ab".repeat(32),
+                }),
             }],
             generator: "test".into(),
             config_hash: "0".into(),

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+use crate::assets::{AssetLibrary, AssetsConfig};
 use crate::textures::TextureLibrary;
 
 /// An inclusive `[min, max]` range of a real value, written `[min, max]` in TOML.
@@ -78,11 +79,18 @@ pub struct Config {
     pub camera: CameraConfig,
     /// Render quality.
     pub render: RenderQuality,
+    /// Mesh asset libraries and how their assets are placed.
+    pub assets: AssetsConfig,
     /// The images of `materials.texture_folders`, scanned by whoever loads
     /// the config (not written to TOML; its paths and hashes are part of
     /// [`Config::hash_hex`]).
     #[serde(skip)]
     pub texture_library: TextureLibrary,
+    /// The meshes of `assets.folders`, scanned by whoever loads the config
+    /// (not written to TOML; its paths and hashes are part of
+    /// [`Config::hash_hex`]).
+    #[serde(skip)]
+    pub asset_library: AssetLibrary,
 }
 
 /// Room size ranges, metres.
@@ -281,7 +289,9 @@ impl Default for Config {
             lights: LightConfig::default(),
             camera: CameraConfig::default(),
             render: RenderQuality::default(),
+            assets: AssetsConfig::default(),
             texture_library: TextureLibrary::default(),
+            asset_library: AssetLibrary::default(),
         }
     }
 }
@@ -371,14 +381,14 @@ impl Default for RenderQuality {
     }
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         field: field.to_string(),
         message: message.into(),
     }
 }
 
-fn check_range(field: &str, r: Range, lo: f32, hi: f32) -> Result<(), ConfigError> {
+pub(crate) fn check_range(field: &str, r: Range, lo: f32, hi: f32) -> Result<(), ConfigError> {
     if !(r.0.is_finite() && r.1.is_finite()) {
         return Err(invalid(
             field,
@@ -407,7 +417,7 @@ fn check_count(field: &str, r: CountRange, hi: u32) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn check_probability(field: &str, p: f32) -> Result<(), ConfigError> {
+pub(crate) fn check_probability(field: &str, p: f32) -> Result<(), ConfigError> {
     if (0.0..=1.0).contains(&p) {
         Ok(())
     } else {
@@ -451,9 +461,14 @@ impl Config {
         // default profile is left out too, so configs from before these settings
         // existed keep their hashes.
         let views = format!(",\"views_per_pass\":{}", self.render.views_per_pass);
-        let json = json
+        let mut json = json
             .replacen(&views, "", 1)
             .replacen(",\"profile\":\"full\"", "", 1);
+        // So are the default asset settings: without a library they draw nothing.
+        if self.assets == AssetsConfig::default() {
+            let assets = serde_json::to_string(&self.assets).unwrap_or_default();
+            json = json.replacen(&format!(",\"assets\":{assets}"), "", 1);
+        }
         // Scenes built by an older generator from the same config differ: the
         // revision keeps their data sets from being resumed or merged with new ones.
         let mut json = if GENERATOR_REVISION > 1 {
@@ -463,6 +478,9 @@ impl Config {
         };
         if !self.texture_library.is_empty() {
             json = format!("{json}#textures:{}", self.texture_library.fingerprint());
+        }
+        if !self.asset_library.is_empty() {
+            json = format!("{json}#assets:{}", self.asset_library.fingerprint());
         }
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in json.bytes() {
@@ -475,6 +493,7 @@ impl Config {
     /// Checks every value against its allowed range, naming the first bad field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_probability("tabletop_probability", self.tabletop_probability)?;
+        self.assets.validate()?;
         check_range("room.width", self.room.width, 2.0, 100.0)?;
         check_range("room.depth", self.room.depth, 2.0, 100.0)?;
         check_range("room.height", self.room.height, 1.5, 20.0)?;
@@ -663,6 +682,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("objects.clutter"), "{err}");
+    }
+
+    #[test]
+    fn default_hash_is_stable_across_new_settings() {
+        // The default config's hash before `[assets]` existed: data sets
+        // written then still resume and merge.
+        assert_eq!(Config::default().hash_hex(), "9fd3c46ba5d9c498");
+        let mut c = Config::default();
+        c.assets.tint_probability = 0.5;
+        assert_ne!(c.hash_hex(), "9fd3c46ba5d9c498");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Deterministic scene generators: `(config, seed) -> SceneSpec`.
 
+mod assets;
 mod furniture;
 mod placement;
 mod sampler;
@@ -88,6 +89,9 @@ struct Builder<'a, 'r> {
     ambient: f32,
     ambient_color: [f32; 3],
     views: Vec<View>,
+    /// Library entries for clutter and for furniture, by category.
+    clutter_assets: Vec<Vec<usize>>,
+    furniture_assets: Vec<Vec<usize>>,
 }
 
 const WALL_THICKNESS: f32 = 0.1;
@@ -96,6 +100,7 @@ pub(crate) const GAP: f32 = 0.02;
 
 impl<'a, 'r> Builder<'a, 'r> {
     fn new(s: &'a mut Sampler<'r>, config: &'a Config) -> Self {
+        let (clutter_assets, furniture_assets) = assets::by_role(config);
         Builder {
             s,
             config,
@@ -111,6 +116,8 @@ impl<'a, 'r> Builder<'a, 'r> {
             ambient: 0.0,
             ambient_color: [1.0; 3],
             views: Vec::new(),
+            clutter_assets,
+            furniture_assets,
         }
     }
 
@@ -322,11 +329,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn placed_objects_do_not_interpenetrate_and_stay_in_the_room() {
-        let c = Config::default();
+    /// Checks 60 scenes of `c`: every kept box inside the room, none
+    /// overlapping another but the furniture holding it.
+    fn assert_no_overlaps(c: &Config) {
         for seed in 0..60 {
-            let (spec, boxes, owners) = build(&c, scene_seed(5, seed), 1);
+            let (spec, boxes, owners) = build(c, scene_seed(5, seed), 1);
             let (hw, hd) = (spec.room.width / 2.0, spec.room.depth / 2.0);
             for (i, a) in boxes.iter().enumerate() {
                 assert!(
@@ -350,6 +357,110 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn placed_objects_do_not_interpenetrate_and_stay_in_the_room() {
+        assert_no_overlaps(&Config::default());
+        assert_no_overlaps(&with_assets(Config::default()));
+    }
+
+    /// `c` with a library of three clutter categories and two furniture ones.
+    fn with_assets(mut c: Config) -> Config {
+        use crate::assets::{AssetEntry, AssetLibrary};
+        let entry = |path: &str, category: &str, max: [f32; 3]| AssetEntry {
+            path: path.to_string(),
+            sha256: format!("{:064x}", path.len()),
+            category: category.to_string(),
+            min: [-max[0], 0.0, -max[2]],
+            max,
+            triangles: 100,
+        };
+        c.asset_library = AssetLibrary {
+            entries: vec![
+                entry("lib/mug/a.glb", "mug", [0.5, 1.0, 0.5]),
+                entry("lib/mug/b.glb", "mug", [0.4, 1.2, 0.4]),
+                entry("lib/book/a.glb", "book", [2.0, 0.5, 3.0]),
+                entry("lib/thing/a.obj", "thing", [10.0, 20.0, 5.0]),
+                entry("lib/chair/a.glb", "chair", [0.25, 0.9, 0.25]),
+                entry("lib/table/a.glb", "table", [60.0, 75.0, 40.0]),
+            ],
+        };
+        c
+    }
+
+    #[test]
+    fn assets_are_placed_at_their_category_sizes() {
+        let plain = Config::default();
+        let mut other = plain.clone();
+        other.assets.clutter_probability = 0.9;
+        other.assets.sizes.clear();
+        // Without a library nothing changes, whatever the asset settings.
+        assert_eq!(
+            generate(&plain, 11, 2).to_json(),
+            generate(&other, 11, 2).to_json()
+        );
+        let c = with_assets(plain.clone());
+        assert_ne!(c.hash_hex(), plain.hash_hex(), "the library is in the hash");
+        assert_eq!(generate(&c, 4, 2).to_json(), generate(&c, 4, 2).to_json());
+        let (mut assets, mut clutter, mut on_tables) = (0usize, 0usize, 0usize);
+        let mut categories = std::collections::BTreeSet::new();
+        for seed in 0..40 {
+            let spec = generate(&c, scene_seed(6, seed), 1);
+            let tables: Vec<&Object> = spec
+                .objects
+                .iter()
+                .filter(|o| o.category == "table" && o.shape == "asset")
+                .collect();
+            for o in &spec.objects {
+                let Some(Part {
+                    primitive: Primitive::Asset { path, size, .. },
+                    ..
+                }) = o.parts.first()
+                else {
+                    if o.category == "clutter" {
+                        clutter += 1;
+                    }
+                    continue;
+                };
+                assets += 1;
+                categories.insert(o.category.clone());
+                assert_eq!(o.shape, "asset");
+                let e = c
+                    .asset_library
+                    .entries
+                    .iter()
+                    .find(|e| &e.path == path)
+                    .unwrap();
+                assert_eq!(e.category, o.category);
+                let largest = size.iter().fold(0.0f32, |a, &b| a.max(b));
+                let r = c.assets.size_of(&e.category);
+                assert!(largest <= r.1 + 1e-4, "{path}: {largest} over {r:?}");
+                // Proportions are kept: one scale for every axis.
+                let ext = e.extent();
+                let k = size[1] / ext[1];
+                assert!((size[0] / ext[0] - k).abs() < 1e-3 * k, "{path}: {size:?}");
+                let bottom = o.world_from_object.translation[1]
+                    + o.parts[0].object_from_part.translation[1]
+                    - size[1] / 2.0;
+                let on_table = tables.iter().any(|t| {
+                    let top = t.parts[0].object_from_part.translation[1] * 2.0;
+                    (bottom - top).abs() < 1e-3
+                });
+                on_tables += usize::from(on_table);
+                assert!(
+                    bottom > -1e-3 && bottom + size[1] < spec.room.height,
+                    "{path} sinks or pierces the ceiling at {bottom}"
+                );
+            }
+        }
+        assert_eq!(
+            categories.into_iter().collect::<Vec<_>>(),
+            ["book", "chair", "mug", "table", "thing"]
+        );
+        let share = assets as f32 / (assets + clutter) as f32;
+        assert!(share > 0.4, "{assets} assets, {clutter} primitive clutter");
+        assert!(on_tables > 0, "clutter stands on table assets");
     }
 
     #[test]

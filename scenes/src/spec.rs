@@ -119,6 +119,18 @@ pub enum Primitive {
         /// Tube radius.
         minor_radius: f32,
     },
+    /// A mesh of the run's asset library, its bounding box centred on the
+    /// part's origin and scaled to `size`. Its own materials and textures are
+    /// drawn, their base colours multiplied by the part's `material.base_color`
+    /// (the part's other material fields are not used).
+    Asset {
+        /// Path of the file (an [`AssetEntry::path`](crate::assets::AssetEntry)).
+        path: String,
+        /// Its content hash, so a sample names exactly the mesh it shows.
+        sha256: String,
+        /// Full extents of its bounding box as placed, metres.
+        size: Vec3,
+    },
 }
 
 impl Primitive {
@@ -138,6 +150,7 @@ impl Primitive {
                 let r = major_radius + minor_radius;
                 [r, minor_radius, r]
             }
+            Primitive::Asset { size, .. } => [size[0] / 2.0, size[1] / 2.0, size[2] / 2.0],
         }
     }
 
@@ -150,6 +163,7 @@ impl Primitive {
             Primitive::Cone { .. } => "cone",
             Primitive::Capsule { .. } => "capsule",
             Primitive::Torus { .. } => "torus",
+            Primitive::Asset { .. } => "asset",
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the test files that run the binary.
 #![allow(dead_code)]
 
+pub mod scene;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Mutex;

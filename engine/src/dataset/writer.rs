@@ -236,6 +236,19 @@ impl ShardWriter {
         Ok(())
     }
 
+    /// Gives the shard up: its temporary file (or folder) is removed, so a
+    /// failed run leaves no partial shard taking space. Best effort: the
+    /// error that made the run give up is the one worth reporting.
+    pub fn abandon(self) {
+        let tmp = self.tmp_path.clone();
+        drop(self.sink);
+        let _ = if tmp.is_dir() {
+            std::fs::remove_dir_all(&tmp)
+        } else {
+            std::fs::remove_file(&tmp)
+        };
+    }
+
     /// Completes the shard: flushes, syncs and renames it to its final name.
     pub fn finish(self) -> Result<ShardEntry, DatasetError> {
         let (hasher, bytes) = match self.sink {

@@ -173,8 +173,18 @@ pub fn assemble(
                 .iter()
                 .map(|o| {
                     let mut textures: Vec<String> = Vec::new();
+                    let mut asset = None;
                     for p in &o.parts {
-                        let t = p.material.texture.source();
+                        let t = match &p.primitive {
+                            scenes::Primitive::Asset { path, sha256, .. } => {
+                                asset.get_or_insert_with(|| crate::sample::AssetRef {
+                                    path: path.clone(),
+                                    sha256: sha256.clone(),
+                                });
+                                "asset".to_string()
+                            }
+                            _ => p.material.texture.source(),
+                        };
                         if !textures.contains(&t) {
                             textures.push(t);
                         }
@@ -184,6 +194,7 @@ pub fn assemble(
                         category: o.category.clone(),
                         shape: o.shape.clone(),
                         textures,
+                        asset,
                     }
                 })
                 .collect(),

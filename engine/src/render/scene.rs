@@ -9,6 +9,7 @@ use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use std::collections::HashMap;
 
+use super::asset_mesh::{AssetCache, GpuAsset};
 use super::label::{LabelExtension, LabelMaterial};
 use scenes::{LightKind, Pattern, Primitive, SceneSpec, ShadingProfile};
 
@@ -22,6 +23,7 @@ pub struct SceneAssets {
     materials: Vec<Handle<LabelMaterial>>,
     lights: LightPool,
     photos: PhotoCache,
+    assets: AssetCache,
 }
 
 /// Most photos kept on the GPU at once (each at most
@@ -81,7 +83,10 @@ fn photo_texture(ctx: &mut SpawnCtx, photo: &scenes::PhotoTexture) -> Option<Han
 }
 
 /// Drops the least recently used entry of `map` while it holds `limit` or more.
-fn evict_oldest<K: Clone + Eq + std::hash::Hash, V>(map: &mut HashMap<K, (V, u64)>, limit: usize) {
+pub(super) fn evict_oldest<K: Clone + Eq + std::hash::Hash, V>(
+    map: &mut HashMap<K, (V, u64)>,
+    limit: usize,
+) {
     while map.len() >= limit.max(1) {
         let Some(oldest) = map
             .iter()
@@ -95,7 +100,7 @@ fn evict_oldest<K: Clone + Eq + std::hash::Hash, V>(map: &mut HashMap<K, (V, u64
 }
 
 /// Linear filtering that repeats the texture beyond `[0, 1]`.
-fn repeating() -> ImageSampler {
+pub(super) fn repeating() -> ImageSampler {
     ImageSampler::Descriptor(ImageSamplerDescriptor {
         address_mode_u: ImageAddressMode::Repeat,
         address_mode_v: ImageAddressMode::Repeat,
@@ -320,6 +325,8 @@ fn mesh_key(p: &Primitive) -> (MeshKey, Vec3) {
                 .clamp(1.0, 39.0) as u32;
             (MeshKey::Torus(q, detail), Vec3::splat(major_radius))
         }
+        // An asset that cannot be drawn shows its bounding box.
+        Primitive::Asset { size, .. } => (MeshKey::Cube, Vec3::from(size)),
     }
 }
 
@@ -447,6 +454,93 @@ fn part_material(
     pooled_material(ctx, i, material)
 }
 
+/// The pool's `i`-th material, set to an asset's material `m` tinted by
+/// `tint` and drawn for instance `instance_id`.
+#[allow(clippy::too_many_arguments)]
+fn asset_material(
+    ctx: &mut SpawnCtx,
+    i: usize,
+    m: &crate::assets::AssetMaterial,
+    texture: Option<Handle<Image>>,
+    tint: [f32; 3],
+    instance_id: u16,
+    profile: ShadingProfile,
+    shadows: bool,
+) -> Handle<LabelMaterial> {
+    let texture = texture.unwrap_or_else(|| pattern_texture(ctx, &scenes::Texture::plain()));
+    let [r, g, b, _] = m.base_color;
+    let material = StandardMaterial {
+        base_color: Color::LinearRgba(LinearRgba::rgb(r * tint[0], g * tint[1], b * tint[2])),
+        base_color_texture: Some(texture),
+        perceptual_roughness: m.roughness,
+        metallic: m.metallic,
+        double_sided: m.double_sided,
+        cull_mode: (!m.double_sided).then_some(bevy::render::render_resource::Face::Back),
+        ..default()
+    };
+    let material = LabelMaterial {
+        base: material,
+        extension: LabelExtension::new(instance_id, profile, shadows),
+    };
+    pooled_material(ctx, i, material)
+}
+
+/// Spawns `asset` as part `part` of `parent`; returns the material slots it took.
+#[allow(clippy::too_many_arguments)]
+fn spawn_asset(
+    ctx: &mut SpawnCtx,
+    asset: &GpuAsset,
+    part: &scenes::Part,
+    size: [f32; 3],
+    parent: Entity,
+    first_slot: usize,
+    instance_id: u16,
+    profile: ShadingProfile,
+    shadows: bool,
+) -> usize {
+    let mut transform = to_transform(&part.object_from_part);
+    let extent = asset.extent;
+    let fit = |s: f32, e: f32| if e > 1e-9 { s / e } else { 1.0 };
+    transform.scale *= Vec3::new(
+        fit(size[0], extent.x),
+        fit(size[1], extent.y),
+        fit(size[2], extent.z),
+    );
+    let mut handles: Vec<Option<Handle<LabelMaterial>>> = vec![None; asset.materials.len()];
+    let mut slots = 0;
+    for (mesh, m) in &asset.parts {
+        let material = match handles.get(*m).cloned().flatten() {
+            Some(h) => h,
+            None => {
+                let am = asset.materials.get(*m).cloned().unwrap_or_default();
+                let texture = am.texture.and_then(|t| asset.textures.get(t).cloned());
+                let h = asset_material(
+                    ctx,
+                    first_slot + slots,
+                    &am,
+                    texture,
+                    part.material.base_color,
+                    instance_id,
+                    profile,
+                    shadows,
+                );
+                slots += 1;
+                if let Some(slot) = handles.get_mut(*m) {
+                    *slot = Some(h.clone());
+                }
+                h
+            }
+        };
+        ctx.commands.spawn((
+            Mesh3d(mesh.clone()),
+            MeshMaterial3d(material),
+            transform,
+            ChildOf(parent),
+        ));
+    }
+    slots
+}
+
 /// The cached image of a procedural pattern (a plain white one for none).
 fn pattern_texture(ctx: &mut SpawnCtx, t: &scenes::Texture) -> Handle<Image> {
     let key = (
@@ -515,6 +609,16 @@ pub fn spawn_scene(
         // renderer can draw them (and their shadows) in one batch.
         let mut shared: Vec<(&scenes::Material, Handle<LabelMaterial>)> = Vec::new();
         for part in &object.parts {
+            if let Primitive::Asset { path, sha256, size } = &part.primitive {
+                let asset = ctx.cache.assets.get(path, sha256, ctx.meshes, ctx.images);
+                if let Some(asset) = asset {
+                    let id = object.instance_id;
+                    parts += spawn_asset(
+                        ctx, &asset, part, *size, parent, parts, id, profile, shadows,
+                    );
+                    continue;
+                }
+            }
             let (key, scale) = mesh_key(&part.primitive);
             let mesh = ctx
                 .cache

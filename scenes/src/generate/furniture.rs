@@ -83,7 +83,7 @@ pub const OPEN: f32 = 10.0;
 /// A finished piece: its parts and what placement needs to know.
 #[derive(Clone, Debug)]
 pub struct Piece {
-    pub category: &'static str,
+    pub category: String,
     pub parts: Vec<Part>,
     /// Half extents of its floor plan (object x, z), centred on the origin.
     pub half: [f32; 2],
@@ -193,7 +193,7 @@ fn sized_table(s: &mut Sampler, w: f32, d: f32, h: f32) -> Piece {
     let mut parts = vec![boxed([w, t, d], [0.0, h - t / 2.0, 0.0], &top_m)];
     parts.extend(legs(w, d, h - t, 0.06, 0.05, round, &leg_m));
     Piece {
-        category: "table",
+        category: "table".into(),
         parts,
         half: [w / 2.0, d / 2.0],
         height: h,
@@ -216,7 +216,7 @@ pub fn chair(s: &mut Sampler) -> Piece {
         &m,
     ));
     Piece {
-        category: "chair",
+        category: "chair".into(),
         parts,
         half: [w / 2.0, w / 2.0],
         height: seat_h + back_h,
@@ -255,7 +255,7 @@ pub fn shelf(s: &mut Sampler) -> Piece {
         });
     }
     Piece {
-        category: "shelf",
+        category: "shelf".into(),
         parts,
         half: [w / 2.0, d / 2.0],
         height: h,
@@ -285,7 +285,7 @@ pub fn cabinet(s: &mut Sampler) -> Piece {
         ),
     ];
     Piece {
-        category: "cabinet",
+        category: "cabinet".into(),
         parts,
         half: [w / 2.0, d / 2.0 + 0.03],
         height: h,
@@ -318,7 +318,7 @@ pub fn sofa(s: &mut Sampler) -> Piece {
         ),
     ];
     Piece {
-        category: "sofa",
+        category: "sofa".into(),
         parts,
         half: [w / 2.0, d / 2.0],
         height: seat_h + 0.45,
@@ -364,7 +364,7 @@ pub fn lamp(s: &mut Sampler) -> Piece {
         ),
     ];
     Piece {
-        category: "lamp",
+        category: "lamp".into(),
         parts,
         half: [0.22, 0.22],
         height: h + 0.15,

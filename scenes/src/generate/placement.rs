@@ -50,7 +50,11 @@ impl Builder<'_, '_> {
                 footprint: index,
             });
         }
-        self.push(piece.category, piece.category, pose, piece.parts);
+        let shape = match piece.parts.first().map(|p| &p.primitive) {
+            Some(Primitive::Asset { .. }) => "asset",
+            _ => &piece.category,
+        };
+        self.push(&piece.category, shape, pose, piece.parts);
         true
     }
 
@@ -58,7 +62,9 @@ impl Builder<'_, '_> {
     pub(super) fn furniture(&mut self) {
         let n = self.s.count(self.config.objects.furniture);
         for _ in 0..n {
-            let piece = furniture::random_piece(self.s);
+            let piece = self
+                .furniture_asset()
+                .unwrap_or_else(|| furniture::random_piece(self.s));
             for _ in 0..30 {
                 let (hx, hz) = (self.room.width / 2.0, self.room.depth / 2.0);
                 let c = [self.s.between(-hx, hx), self.s.between(-hz, hz)];
@@ -74,7 +80,9 @@ impl Builder<'_, '_> {
     pub(super) fn wall_furniture(&mut self) {
         let n = self.s.count(self.config.objects.wall_furniture);
         for _ in 0..n {
-            let piece = furniture::wall_piece(self.s);
+            let piece = self
+                .furniture_asset()
+                .unwrap_or_else(|| furniture::wall_piece(self.s));
             let [hx, hz] = piece.half;
             let (w, d) = (self.room.width / 2.0, self.room.depth / 2.0);
             for _ in 0..30 {
@@ -97,18 +105,23 @@ impl Builder<'_, '_> {
         }
     }
 
-    /// A loose primitive, upright or lying, on the floor or on support `on`.
+    /// A loose primitive, upright or lying, on the floor or on support `on`
+    /// (an asset of the library instead, at `assets.clutter_probability`).
     /// Returns whether it found room.
     pub(super) fn clutter_item(&mut self, on: Option<usize>) -> bool {
+        // Drawn only with a library, so scenes without one stay as they were.
+        if !self.clutter_assets.is_empty() && self.s.chance(self.config.assets.clutter_probability)
+        {
+            return self.clutter_asset(on);
+        }
         let mut size = self.s.uniform(self.config.objects.clutter_size);
         if let Some(i) = on {
-            // Small enough for the surface and the height above it.
-            let sp = &self.supports[i];
-            let fit = sp.half[0].min(sp.half[1]).min(sp.clearance / 2.0) * 0.9;
-            if fit < self.config.objects.clutter_size.0 * 0.5 {
-                return false;
+            match self.support_fit(i) {
+                Some(fit) if fit >= self.config.objects.clutter_size.0 * 0.5 => {
+                    size = size.min(fit)
+                }
+                _ => return false,
             }
-            size = size.min(fit);
         }
         let primitive = self.s.primitive(size);
         let lying = matches!(
@@ -127,6 +140,47 @@ impl Builder<'_, '_> {
             ([0.0, 0.0, 0.0, 1.0], he[1], [he[0], he[2]])
         };
         let yaw = self.s.yaw();
+        let Some((center, base)) = self.find_spot(on, half, half_height, yaw) else {
+            return false;
+        };
+        let pose = Transform {
+            translation: [center[0], base + half_height, center[1]],
+            rotation: math::quat_mul(math::quat_from_yaw(yaw), rotation),
+            scale: [1.0; 3],
+        };
+        let material = self.s.material();
+        let kind = primitive.kind();
+        self.push(
+            "clutter",
+            kind,
+            pose,
+            vec![Part {
+                primitive,
+                object_from_part: Transform::from_translation([0.0; 3]),
+                material,
+            }],
+        );
+        true
+    }
+
+    /// Largest half extent an item may have on support `i` (its surface and
+    /// the height above it), if any.
+    pub(super) fn support_fit(&self, i: usize) -> Option<f32> {
+        let sp = self.supports.get(i)?;
+        Some(sp.half[0].min(sp.half[1]).min(sp.clearance / 2.0) * 0.9)
+    }
+
+    /// A free spot for an item with floor-plan half extents `half` (in its
+    /// frame turned by `yaw`) and half height `half_height`, on the floor or
+    /// on support `on`: its centre and the height it stands at. The spot's
+    /// footprint is kept, so later items stay clear of it.
+    pub(super) fn find_spot(
+        &mut self,
+        on: Option<usize>,
+        half: [f32; 2],
+        half_height: f32,
+        yaw: f32,
+    ) -> Option<([f32; 2], f32)> {
         let reach = (half[0] * half[0] + half[1] * half[1]).sqrt();
         for _ in 0..8 {
             let (center, base) = match on {
@@ -134,7 +188,7 @@ impl Builder<'_, '_> {
                     let sp = &self.supports[i];
                     let (hx, hz) = (sp.half[0] - reach, sp.half[1] - reach);
                     if hx < 0.0 || hz < 0.0 || 2.0 * half_height > sp.clearance {
-                        return false;
+                        return None;
                     }
                     let local = [self.s.between(-hx, hx), self.s.between(-hz, hz)];
                     let p =
@@ -154,30 +208,12 @@ impl Builder<'_, '_> {
                 on,
             };
             let holder = on.map(|i| self.supports[i].footprint);
-            if !self.fits(&footprint, holder) {
-                continue;
+            if self.fits(&footprint, holder) {
+                self.footprints.push(footprint);
+                return Some((center, base));
             }
-            self.footprints.push(footprint);
-            let pose = Transform {
-                translation: [center[0], base + half_height, center[1]],
-                rotation: math::quat_mul(math::quat_from_yaw(yaw), rotation),
-                scale: [1.0; 3],
-            };
-            let material = self.s.material();
-            let kind = primitive.kind();
-            self.push(
-                "clutter",
-                kind,
-                pose,
-                vec![Part {
-                    primitive,
-                    object_from_part: Transform::from_translation([0.0; 3]),
-                    material,
-                }],
-            );
-            return true;
         }
-        false
+        None
     }
 
     /// `count` loose items, each on a random support with probability `support_bias`.

@@ -56,6 +56,44 @@ fn png16(bytes: &[u8]) -> Result<Map, String> {
     })
 }
 
+/// A disparity PNG: 8-bit grey (Middlebury 2001–2006, `disp1.png`; 0 =
+/// unknown) or 16-bit grey, each value `scale` times the disparity in pixels.
+pub fn disparity_png(bytes: &[u8], scale: f64) -> Result<Map, String> {
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(format!("the disparity scale must be positive, got {scale}"));
+    }
+    let img = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
+        .map_err(|e| format!("PNG: {e}"))?;
+    let values: Vec<f32> = match img.color() {
+        image::ColorType::L8 => img
+            .to_luma8()
+            .as_raw()
+            .iter()
+            .map(|&v| f32::from(v))
+            .collect(),
+        image::ColorType::L16 => img
+            .to_luma16()
+            .as_raw()
+            .iter()
+            .map(|&v| f32::from(v))
+            .collect(),
+        other => {
+            return Err(format!(
+                "a disparity PNG must be 8- or 16-bit grey, this one is {other:?}"
+            ));
+        }
+    };
+    Ok(Map {
+        width: img.width() as usize,
+        height: img.height() as usize,
+        values: values
+            .into_iter()
+            .map(|v| (f64::from(v) / scale) as f32)
+            .collect(),
+        integer: false,
+    })
+}
+
 /// The value of `key` in a `.npy` header dict (`'descr': '<f4'` → `<f4`).
 fn header_field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     let at = header.find(&format!("'{key}'"))? + key.len() + 2;

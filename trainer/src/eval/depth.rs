@@ -4,10 +4,12 @@
 //!
 //! Pairs in a folder: `NAME.png|jpg` with `NAME_depth.*`, `NAME.depth.*` or
 //! `NAME_disp.*` (a trailing `_left`, `_rgb` or `_color` of the image's name
-//! is dropped first), `rgb/NAME.*` with `depth/NAME.*`, and Middlebury
-//! scenes (`im0.png`, `disp0.pfm`, `calib.txt`). Depth files: 16-bit PNG or
-//! integer arrays in millimetres, float arrays in metres; disparity files
-//! (`disp` in the name) in pixels, turned into depth with the calibration.
+//! is dropped first), `rgb/NAME.*` with `depth/NAME.*`, Middlebury 2014
+//! scenes (`im0.png`, `disp0.pfm`, `calib.txt`) and Middlebury 2001–2006
+//! scenes (`viewN.png` or `imN.png` with `dispN.png`, 8-bit, 0 = unknown).
+//! Depth files: 16-bit PNG or integer arrays in millimetres, float arrays in
+//! metres; disparity files (`disp` in the name) in pixels (a PNG's values
+//! divided by the disparity scale), turned into depth with the calibration.
 
 use std::path::{Path, PathBuf};
 
@@ -91,8 +93,17 @@ fn truth_for(rgb: &Path) -> Option<PathBuf> {
     let dir = rgb.parent()?;
     let stem = rgb.file_stem()?.to_str()?;
     let exts = ["png", "npy", "npz", "pfm"];
-    if stem == "im0" {
-        return Some(dir.join("disp0.pfm")).filter(|p| p.is_file());
+    if stem == "im0" && dir.join("disp0.pfm").is_file() {
+        return Some(dir.join("disp0.pfm"));
+    }
+    // Middlebury 2001–2006: view1.png / im2.png beside disp1.png / disp2.png.
+    if let Some(n) = stem
+        .strip_prefix("view")
+        .or_else(|| stem.strip_prefix("im"))
+        && !n.is_empty()
+        && n.chars().all(|c| c.is_ascii_digit())
+    {
+        return Some(dir.join(format!("disp{n}.png"))).filter(|p| p.is_file());
     }
     let base = ["_left", "_rgb", "_color"]
         .iter()
@@ -144,10 +155,25 @@ pub fn find_pairs(dir: &Path) -> Vec<Pair> {
 }
 
 /// The ground truth of `pair` in metres (0 = no measurement), with the
-/// calibration `calibration` (else the pair's folder's `calib.txt`) for disparity.
-pub fn truth_m(pair: &Pair, calibration: Option<Calibration>) -> Result<Map, String> {
-    let mut map =
-        arrays::read(&pair.truth).map_err(|e| format!("{}: {e}", pair.truth.display()))?;
+/// calibration `calibration` (else the pair's folder's `calib.txt`) for
+/// disparity, and a disparity PNG's values divided by `disparity_scale`.
+pub fn truth_m(
+    pair: &Pair,
+    calibration: Option<Calibration>,
+    disparity_scale: f64,
+) -> Result<Map, String> {
+    let is_png = pair
+        .truth
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let mut map = if pair.disparity && is_png {
+        std::fs::read(&pair.truth)
+            .map_err(|e| e.to_string())
+            .and_then(|b| arrays::disparity_png(&b, disparity_scale))
+    } else {
+        arrays::read(&pair.truth)
+    }
+    .map_err(|e| format!("{}: {e}", pair.truth.display()))?;
     if pair.disparity {
         let calib = match calibration {
             Some(c) => c,
@@ -306,6 +332,7 @@ pub fn evaluate<B: burn::tensor::backend::Backend>(
     models: &[(String, &crate::train::MultiTaskModel<B>)],
     pairs: &[Pair],
     calibration: Option<Calibration>,
+    disparity_scale: f64,
     size: usize,
     out: usize,
     device: &B::Device,
@@ -313,8 +340,8 @@ pub fn evaluate<B: burn::tensor::backend::Backend>(
     let mut per_model: Vec<Vec<DepthMetrics>> = vec![Vec::new(); models.len() + 1];
     let mut skipped = 0;
     for pair in pairs {
-        let loaded =
-            decode::read_file(&pair.rgb).and_then(|rgb| Ok((truth_m(pair, calibration)?, rgb)));
+        let loaded = decode::read_file(&pair.rgb)
+            .and_then(|rgb| Ok((truth_m(pair, calibration, disparity_scale)?, rgb)));
         let (truth, rgb) = match loaded {
             Ok(x) => x,
             Err(e) => {
@@ -407,6 +434,35 @@ mod tests {
     }
 
     #[test]
+    fn middlebury_8_bit_disparity_pngs_are_scaled_and_zero_is_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = image::GrayImage::from_raw(3, 1, vec![0, 90, 255]).unwrap();
+        img.save(dir.path().join("disp1.png")).unwrap();
+        image::RgbImage::new(3, 1)
+            .save(dir.path().join("view1.png"))
+            .unwrap();
+        let pairs = find_pairs(dir.path());
+        assert_eq!(pairs.len(), 1);
+        let c = Calibration {
+            focal_px: 1000.0,
+            baseline_mm: 100.0,
+            doffs_px: 0.0,
+        };
+        // Third size: stored 90 is disparity 30 px, so 1000 · 100 / 30 mm.
+        let m = truth_m(&pairs[0], Some(c), 3.0).unwrap();
+        assert_eq!(m.values[0], 0.0, "0 = unknown");
+        assert!((m.values[1] - 100.0 / 30.0).abs() < 1e-5, "{:?}", m.values);
+        assert!((m.values[2] - 100.0 / 85.0).abs() < 1e-5, "{:?}", m.values);
+        let e = truth_m(&pairs[0], Some(c), 0.0).unwrap_err();
+        assert!(e.contains("disp1.png") && e.contains("scale"), "{e}");
+        image::RgbImage::new(3, 1)
+            .save(dir.path().join("disp1.png"))
+            .unwrap();
+        let e = truth_m(&pairs[0], Some(c), 1.0).unwrap_err();
+        assert!(e.contains("8- or 16-bit grey"), "{e}");
+    }
+
+    #[test]
     fn truth_is_averaged_over_the_networks_centre_crop() {
         // A 4×2 truth for a 4×2 image: the centre 2×2 crop, onto a 1×1 grid.
         let t = Map {
@@ -445,6 +501,11 @@ mod tests {
             "scene/disp0.pfm",
             "set/rgb/k.png",
             "set/depth/k.npy",
+            "art/view1.png",
+            "art/disp1.png",
+            "art/view5.png",
+            "cones/im2.png",
+            "cones/disp2.png",
         ] {
             touch(f);
         }
@@ -462,6 +523,8 @@ mod tests {
             names,
             vec![
                 ("a_depth.png".to_string(), false),
+                ("art/disp1.png".to_string(), true),
+                ("cones/disp2.png".to_string(), true),
                 ("motorcycle_disp.npz".to_string(), true),
                 ("scene/disp0.pfm".to_string(), true),
                 ("set/depth/k.npy".to_string(), false),
