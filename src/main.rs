@@ -12,6 +12,7 @@ mod malloc;
 mod preview;
 mod progress;
 mod rss;
+mod signals;
 mod stats;
 mod train;
 

@@ -337,6 +337,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
         print!("{}", TrainConfig::default().to_toml());
         return Ok(());
     }
+    // From here SIGTERM / SIGINT end the run after a checkpoint of the step in hand.
+    crate::signals::install();
     let Some(out) = a.out.clone() else {
         bail!("--out is required");
     };
@@ -474,6 +476,10 @@ impl Progress for Bar {
 
     fn note(&mut self, text: &str) {
         self.0.println(text);
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        crate::signals::received().is_some()
     }
 }
 
@@ -622,6 +628,17 @@ fn train<B: AutodiffBackend>(
     );
     bar.finish_and_clear();
     let summary = summary.with_context(|| format!("training run {}", out.display()))?;
+    if summary.interrupted
+        && let Some((number, name)) = crate::signals::received()
+    {
+        eprintln!(
+            "stopped by {name} after step {}: its checkpoint is in {}; run the same command \
+             with --resume to carry on",
+            summary.steps,
+            out.display()
+        );
+        std::process::exit(128 + number);
+    }
     println!(
         "trained to step {} ({} new steps, {:.1} samples/s); run folder {}",
         summary.steps,

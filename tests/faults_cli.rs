@@ -110,3 +110,195 @@ fn a_full_disk_stops_generate_with_the_path_keeps_complete_shards_and_resumes() 
         stderr(&o)
     );
 }
+
+#[test]
+fn a_full_disk_stops_train_with_the_path_and_its_cause_and_leaves_no_partial_checkpoint() {
+    let _guard = RENDER.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mnt = tmp.path().join("small");
+    std::fs::create_dir(&mnt).expect("mkdir");
+    if !mount_tmpfs(&mnt, "150k") {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let _mounted = Mounted(&mnt);
+    let data = tmp.path().join("data");
+    let d = data.to_str().expect("utf8");
+    let o = synthfeat(&[
+        "generate",
+        "--out",
+        d,
+        "--count",
+        "16",
+        "--size",
+        "64",
+        "--shard-size",
+        "16",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = mnt.join("run");
+    let start = Instant::now();
+    let o = synthfeat(&[
+        "train",
+        "--data",
+        d,
+        "--out",
+        run.to_str().expect("utf8"),
+        "--steps",
+        "40",
+        "--tasks",
+        "depth,normal",
+        "--val-every",
+        "20",
+        "--checkpoint-every",
+        "20",
+    ]);
+    assert!(!o.status.success(), "a full disk must fail the run");
+    assert!(
+        start.elapsed() < Duration::from_secs(120),
+        "took {:?}",
+        start.elapsed()
+    );
+    let err = stderr(&o);
+    assert!(err.contains("No space left"), "the cause is named: {err}");
+    assert!(
+        err.contains(&run.display().to_string()),
+        "the path is named: {err}"
+    );
+    let checkpoints = run.join("checkpoints");
+    let left: Vec<String> = std::fs::read_dir(&checkpoints)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        left.iter()
+            .all(|n| !n.contains("partial") && !n.contains("probe")),
+        "{left:?}"
+    );
+}
+
+/// Every training step's loss of run `dir`, as `metrics.jsonl` records them.
+fn losses(dir: &Path) -> Vec<(u64, String)> {
+    metrics(dir)
+        .iter()
+        .filter(|l| l["split"] == "train")
+        .map(|l| (l["step"].as_u64().unwrap_or(0), l["loss"].to_string()))
+        .collect()
+}
+
+#[test]
+fn sigterm_mid_train_checkpoints_and_resume_matches_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let d = data.to_str().expect("utf8");
+    {
+        let _guard = RENDER.lock().unwrap_or_else(|p| p.into_inner());
+        let o = synthfeat(&[
+            "generate",
+            "--out",
+            d,
+            "--count",
+            "16",
+            "--size",
+            "48",
+            "--shard-size",
+            "16",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let args = |out: &Path, steps: &str| -> Vec<String> {
+        [
+            "train",
+            "--data",
+            d,
+            "--size",
+            "32",
+            "--batch",
+            "2",
+            "--width",
+            "4",
+            "--tasks",
+            "depth,normal",
+            "--val-every",
+            "1000",
+            "--checkpoint-every",
+            "1000",
+            "--steps",
+            steps,
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect()
+    };
+    let whole = tmp.path().join("whole");
+    let o = Command::new(env!("CARGO_BIN_EXE_synthfeat"))
+        .args(args(&whole, "1200"))
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = losses(&whole);
+    assert_eq!(want.len(), 1200);
+
+    // Killed at random times (seeded), resumed each time until done.
+    let cut = tmp.path().join("cut");
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut stops = 0;
+    for _ in 0..10 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let wait = Duration::from_millis(1000 + state % 2000);
+        let mut a = args(&cut, "1200");
+        if cut.join("checkpoint.json").is_file() {
+            a.push("--resume".into());
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_synthfeat"))
+            .args(&a)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        std::thread::sleep(wait);
+        // SIGTERM, as Slurm and Kubernetes send.
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let status = child.wait().expect("waits");
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        if status.success() {
+            break; // It finished before the signal.
+        }
+        assert_eq!(status.code(), Some(143), "{err}");
+        assert!(err.contains("SIGTERM") && err.contains("--resume"), "{err}");
+        stops += 1;
+    }
+    let mut a = args(&cut, "1200");
+    if cut.join("checkpoint.json").is_file() {
+        a.push("--resume".into());
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_synthfeat"))
+        .args(&a)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stops >= 1, "no run was stopped");
+    let got = losses(&cut);
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "every step once, after {stops} stops"
+    );
+    let first_difference = got.iter().zip(&want).position(|(a, b)| a != b);
+    assert_eq!(
+        first_difference, None,
+        "resumed after {stops} stops: the same losses"
+    );
+}

@@ -77,7 +77,57 @@ fn record_err(path: &Path) -> impl FnOnce(RecorderError) -> CheckpointError + '_
     }
 }
 
+fn save_err(path: &Path) -> impl FnOnce(RecorderError) -> CheckpointError + '_ {
+    move |e| CheckpointError::Record {
+        path: path.to_path_buf(),
+        message: with_io_cause(path, e.to_string()),
+    }
+}
+
+/// `message`, with the file system's own reason where a small write beside
+/// `path` fails too: the recorder's messages hide it ("error while writing
+/// multi-byte MessagePack value" for a full disk).
+fn with_io_cause(path: &Path, message: String) -> String {
+    let probe = path.with_extension("probe");
+    let cause = match std::fs::write(&probe, [0u8; 64 * 1024]) {
+        Err(e) => format!("{message} ({e})"),
+        Ok(()) => message,
+    };
+    let _ = std::fs::remove_file(&probe);
+    cause
+}
+
 const INFO: &str = "checkpoint.json";
+
+/// Writes the model, optimizer and extra state into the folder `partial`.
+fn write_parts<B, O>(
+    partial: &Path,
+    model: &MultiTaskModel<B>,
+    optimizer: Option<&O>,
+    extra: Option<&dyn crate::train::ExtraObjective<B>>,
+) -> Result<(), CheckpointError>
+where
+    B: AutodiffBackend,
+    O: Optimizer<MultiTaskModel<B>, B>,
+{
+    // The recorder adds the extension itself.
+    let weights = partial.join("model");
+    model
+        .clone()
+        .save_file(&weights, &recorder())
+        .map_err(save_err(&weights))?;
+    if let Some(o) = optimizer {
+        let path = partial.join("optimizer");
+        Recorder::<B>::record(&recorder(), o.to_record(), path.clone()).map_err(save_err(&path))?;
+    }
+    if let Some(e) = extra {
+        e.save(partial).map_err(|e| CheckpointError::Record {
+            path: partial.to_path_buf(),
+            message: with_io_cause(partial, e.to_string()),
+        })?;
+    }
+    Ok(())
+}
 
 /// Writes a checkpoint of `model` (and `optimizer` and the `extra`
 /// objective's state, when given) at `state.step` and makes it the run's
@@ -102,23 +152,12 @@ where
         std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
     }
     std::fs::create_dir_all(&partial).map_err(io(&partial))?;
-    // The recorder adds the extension itself.
-    let weights = partial.join("model");
-    model
-        .clone()
-        .save_file(&weights, &recorder())
-        .map_err(record_err(&weights))?;
-    if let Some(o) = optimizer {
-        let path = partial.join("optimizer");
-        Recorder::<B>::record(&recorder(), o.to_record(), path.clone())
-            .map_err(record_err(&path))?;
+    let written = write_parts(&partial, model, optimizer, extra);
+    if written.is_err() {
+        // A failed checkpoint leaves nothing behind to fill the disk further.
+        let _ = std::fs::remove_dir_all(&partial);
     }
-    if let Some(e) = extra {
-        e.save(&partial).map_err(|e| CheckpointError::Record {
-            path: partial.clone(),
-            message: e.to_string(),
-        })?;
-    }
+    written?;
     let done = root.join(&name);
     let current = latest(run).ok().map(|s| s.dir);
     let rel = format!("checkpoints/{name}");

@@ -117,6 +117,11 @@ pub trait Progress {
     fn step(&mut self, step: u64, report: &StepReport, samples_per_s: f64);
     /// A line worth showing (validation results, checkpoints).
     fn note(&mut self, text: &str);
+    /// Whether the run should stop after this step (a checkpoint is written
+    /// first), e.g. because the job was asked to end.
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
 }
 
 /// Shows nothing.
@@ -141,6 +146,9 @@ pub struct RunSummary {
     pub validation: Option<Validation>,
     /// The last domain-gap measurement, if real images were given.
     pub domain_gap: Option<crate::domain_gap::GapReport>,
+    /// Stopped early because [`Progress::stop_requested`] said so (its
+    /// checkpoint written); `--resume` carries on.
+    pub interrupted: bool,
 }
 
 /// One training run.
@@ -369,6 +377,7 @@ pub fn fit<B: AutodiffBackend>(
     let first = step + 1;
     progress.start(first, cfg.steps);
     let start = Instant::now();
+    let mut interrupted = false;
     let budget = cfg
         .max_minutes
         .map(|m| std::time::Duration::from_secs_f64(m * 60.0));
@@ -396,8 +405,10 @@ pub fn fit<B: AutodiffBackend>(
         }
         log(metrics_line(base, &report))?;
         progress.step(step, &report, sps);
-        let last = step == cfg.steps || budget.is_some_and(|b| start.elapsed() >= b);
-        if step % cfg.val_every.max(1) == 0 || last {
+        let stop = progress.stop_requested();
+        let last = step == cfg.steps || budget.is_some_and(|b| start.elapsed() >= b) || stop;
+        // Asked to stop, only the checkpoint is worth the grace period.
+        if (step % cfg.val_every.max(1) == 0 || last) && !stop {
             let eval = model.valid();
             if !val_batches.is_empty() {
                 let v = validate(&eval, &val_batches, &cfg.weights)?;
@@ -425,6 +436,7 @@ pub fn fit<B: AutodiffBackend>(
             checkpoint::save(run.dir, &model, Some(&optim), Some(&*extra), step, seen, lr)?;
         }
         if last {
+            interrupted = stop && step < cfg.steps;
             break;
         }
     }
@@ -436,5 +448,6 @@ pub fn fit<B: AutodiffBackend>(
             / start.elapsed().as_secs_f64().max(1e-9),
         validation: last_val,
         domain_gap: last_gap,
+        interrupted,
     })
 }
