@@ -144,6 +144,7 @@ fn measure_writing(a: &RenderBenchArgs, config: &Config) -> Result<f64> {
         worker: (0, 1),
         encode_threads: 2,
         abort_after: None,
+        stop: None,
     };
     let report = engine::generate::generate(&opts, &mut |_| {})?;
     Ok((report.samples.saturating_sub(1)) as f64 / report.steady_seconds.max(1e-9))

@@ -246,7 +246,10 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         worker: (a.shard_index, a.num_shards),
         encode_threads: a.encode_threads,
         abort_after: a.abort_after,
+        stop: Some(|| crate::signals::received().is_some()),
     };
+    // From here SIGTERM / SIGINT stop the run after the sample in hand.
+    crate::signals::install();
     let bar = crate::progress::bar(
         0,
         "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} samples ({per_sec}, eta {eta}) {msg}",
@@ -264,6 +267,16 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         bar.set_position(p.done);
     });
     bar.finish_and_clear();
+    if let (Err(engine::generate::GenerateError::Stopped(n)), Some((number, name))) =
+        (&report, crate::signals::received())
+    {
+        eprintln!(
+            "stopped by {name} after {n} samples: complete shards are kept in {}, the one in \
+             progress was removed; run the same command again to resume",
+            out.display()
+        );
+        std::process::exit(128 + number);
+    }
     let report = report.with_context(|| format!("generating into {}", out.display()))?;
     // Steady-state rate: from the first written sample to the last, as `bench render` times it.
     let fps = if report.steady_seconds > 0.0 && report.samples > 1 {

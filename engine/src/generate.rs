@@ -35,6 +35,10 @@ pub struct GenerateOptions {
     /// Stop after writing this many samples, leaving the shard in progress
     /// unfinished (as a kill would): a hook for resume tests.
     pub abort_after: Option<u64>,
+    /// Asked after each written sample: `true` stops the run, removing the
+    /// shard in progress (complete shards and the manifest stay), with
+    /// [`GenerateError::Stopped`]. For SIGTERM / SIGINT.
+    pub stop: Option<fn() -> bool>,
 }
 
 /// Errors of a generation run.
@@ -57,6 +61,9 @@ pub enum GenerateError {
     /// Stopped on purpose by `abort_after`.
     #[error("stopped after {0} samples as asked (--abort-after)")]
     Aborted(u64),
+    /// Stopped because `stop` said so; the shard in progress was removed.
+    #[error("stopped after {0} samples on request")]
+    Stopped(u64),
 }
 
 /// Progress report passed to the caller after each written sample.
@@ -185,6 +192,7 @@ pub fn generate(
         .map(|&i| (i, plan.shard_range(i).end - plan.shard_range(i).start))
         .collect();
     let abort_after = opts.abort_after;
+    let stop = opts.stop;
     let mut first_written: Option<Instant> = None;
     let first = &mut first_written;
     let mut stats = StatsAccumulator::default();
@@ -217,6 +225,9 @@ pub fn generate(
                         });
                         if abort_after.is_some_and(|k| written >= k) {
                             return Err(GenerateError::Aborted(written));
+                        }
+                        if stop.is_some_and(|f| f()) {
+                            return Err(GenerateError::Stopped(written));
                         }
                         if shard.samples() == *len
                             && let Some((shard, _)) = current.take()
