@@ -15,6 +15,7 @@ mod rss;
 mod signals;
 mod stats;
 mod train;
+mod write_file;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

@@ -127,9 +127,7 @@ pub fn run(a: PreviewArgs) -> Result<()> {
             }
         }
     }
-    sheet
-        .save(&a.out)
-        .with_context(|| format!("writing {}", a.out.display()))?;
+    crate::write_file::write_file(&a.out, &crate::write_file::png_bytes(&sheet)?)?;
     println!(
         "wrote {} ({} samples; columns: RGB | depth | normals | instances | contours)",
         a.out.display(),

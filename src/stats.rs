@@ -55,7 +55,7 @@ pub fn run(a: StatsArgs) -> Result<()> {
     println!("{summary}");
     if let Some(path) = &a.json {
         let text = serde_json::to_string_pretty(&summary)?;
-        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+        crate::write_file::write_file(path, (text + "\n").as_bytes())?;
     }
     Ok(())
 }

@@ -410,3 +410,67 @@ fn sigterm_mid_generate_drops_the_partial_shard_and_the_rerun_matches() {
         );
     }
 }
+
+#[test]
+fn a_full_disk_fails_preview_stats_and_export_naming_the_file_and_leaves_nothing_half_written() {
+    let _guard = RENDER.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mnt = tmp.path().join("small");
+    std::fs::create_dir(&mnt).expect("mkdir");
+    if !mount_tmpfs(&mnt, "16k") {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let _mounted = Mounted(&mnt);
+    let data = tmp.path().join("data");
+    let d = data.to_str().expect("utf8");
+    let o = synthfeat(&[
+        "generate",
+        "--out",
+        d,
+        "--count",
+        "8",
+        "--size",
+        "64",
+        "--shard-size",
+        "8",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = tmp.path().join("run");
+    let r = run.to_str().expect("utf8");
+    let o = synthfeat(&[
+        "train", "--data", d, "--out", r, "--steps", "2", "--size", "32", "--width", "8",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Fill the disk to the last byte.
+    {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(mnt.join("filler")).expect("filler");
+        while filler.write_all(&[0u8; 4096]).is_ok() {}
+        while filler.write_all(&[0u8]).is_ok() {}
+    }
+    let at = |name: &str| mnt.join(name).display().to_string();
+    let (sheet, json, weights) = (at("sheet.png"), at("stats.json"), at("encoder.safetensors"));
+    for (args, file) in [
+        (
+            vec!["preview", "--data", d, "--count", "8", "--out", &sheet],
+            &sheet,
+        ),
+        (vec!["stats", "--data", d, "--json", &json], &json),
+        (vec!["export", "--run", r, "--out", &weights], &weights),
+    ] {
+        let o = synthfeat(&args);
+        assert!(!o.status.success(), "{args:?} must fail on a full disk");
+        let err = stderr(&o);
+        assert!(
+            err.contains(file.as_str()) && err.contains("No space left"),
+            "{args:?}: {err}"
+        );
+    }
+    let left: Vec<String> = std::fs::read_dir(&mnt)
+        .expect("mnt")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(left, ["filler"], "nothing half-written stays");
+}

@@ -112,26 +112,41 @@ pub fn write_safetensors(
     while !head.len().is_multiple_of(8) {
         head.push(b' ');
     }
+    let tmp = path.with_extension("safetensors.partial");
+    let written = write_tensors(&tmp, &head, tensors, path);
+    if written.is_err() {
+        // Nothing half-written stays to fill the disk further.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Writes the header `head` and `tensors` to `tmp`, then renames it to `path`.
+fn write_tensors(
+    tmp: &Path,
+    head: &[u8],
+    tensors: &[NamedTensor],
+    path: &Path,
+) -> Result<(), ExportError> {
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |source| ExportError::Io { path: p, source }
     };
-    let tmp = path.with_extension("safetensors.partial");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io(&tmp))?);
+    let mut f = std::io::BufWriter::new(std::fs::File::create(tmp).map_err(io(tmp))?);
     f.write_all(&(head.len() as u64).to_le_bytes())
-        .map_err(io(&tmp))?;
-    f.write_all(&head).map_err(io(&tmp))?;
+        .map_err(io(tmp))?;
+    f.write_all(head).map_err(io(tmp))?;
     for t in tensors {
         for v in &t.values {
-            f.write_all(&v.to_le_bytes()).map_err(io(&tmp))?;
+            f.write_all(&v.to_le_bytes()).map_err(io(tmp))?;
         }
     }
     f.into_inner()
         .map_err(|e| ExportError::Io {
-            path: tmp.clone(),
+            path: tmp.to_path_buf(),
             source: e.into_error(),
         })?
         .sync_all()
-        .map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+        .map_err(io(tmp))?;
+    std::fs::rename(tmp, path).map_err(io(path))
 }
