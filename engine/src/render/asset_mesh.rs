@@ -6,7 +6,6 @@
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
-use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use std::collections::{HashMap, HashSet};
 
 use crate::assets::AssetMaterial;
@@ -98,22 +97,7 @@ impl AssetCache {
             textures: mesh
                 .textures
                 .into_iter()
-                .map(|t| {
-                    let (w, h) = t.dimensions();
-                    let mut image = Image::new(
-                        Extent3d {
-                            width: w,
-                            height: h,
-                            depth_or_array_layers: 1,
-                        },
-                        TextureDimension::D2,
-                        t.into_raw(),
-                        TextureFormat::Rgba8UnormSrgb,
-                        RenderAssetUsages::RENDER_WORLD,
-                    );
-                    image.sampler = super::scene::repeating();
-                    images.add(image)
-                })
+                .map(|t| images.add(super::scene::srgb_texture(t)))
                 .collect(),
             extent: Vec3::from(hi) - Vec3::from(lo),
         };

@@ -62,6 +62,15 @@ fn photo_texture(ctx: &mut SpawnCtx, photo: &scenes::PhotoTexture) -> Option<Han
     };
     // An evicted image is freed once no material of the scene on screen uses it.
     evict_oldest(&mut cache.images, PHOTO_CACHE);
+    let handle = ctx.images.add(srgb_texture(pixels));
+    cache
+        .images
+        .insert(photo.path.clone(), (handle.clone(), cache.clock));
+    Some(handle)
+}
+
+/// `pixels` (sRGB RGBA) as a repeating, linearly filtered texture.
+pub(super) fn srgb_texture(pixels: image::RgbaImage) -> Image {
     let (w, h) = pixels.dimensions();
     let mut image = Image::new(
         Extent3d {
@@ -75,11 +84,7 @@ fn photo_texture(ctx: &mut SpawnCtx, photo: &scenes::PhotoTexture) -> Option<Han
         RenderAssetUsages::RENDER_WORLD,
     );
     image.sampler = repeating();
-    let handle = ctx.images.add(image);
-    cache
-        .images
-        .insert(photo.path.clone(), (handle.clone(), cache.clock));
-    Some(handle)
+    image
 }
 
 /// Drops the least recently used entry of `map` while it holds `limit` or more.
@@ -100,7 +105,7 @@ pub(super) fn evict_oldest<K: Clone + Eq + std::hash::Hash, V>(
 }
 
 /// Linear filtering that repeats the texture beyond `[0, 1]`.
-pub(super) fn repeating() -> ImageSampler {
+fn repeating() -> ImageSampler {
     ImageSampler::Descriptor(ImageSamplerDescriptor {
         address_mode_u: ImageAddressMode::Repeat,
         address_mode_v: ImageAddressMode::Repeat,
