@@ -101,6 +101,7 @@ pub fn random_batch<B: AutodiffBackend>(c: &TrainConfig, device: &B::Device) -> 
         normal: normal / norm,
         valid: Tensor::ones([n, 1, l, l], device),
         contour: Tensor::random([n, 1, l, l], Distribution::Bernoulli(0.1), device),
+        views: Vec::new(),
     }
 }
 

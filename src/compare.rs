@@ -8,7 +8,8 @@ use clap::{Args, Parser};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use trainer::compare::{self, CompareConfig, RowResult, slug};
+use crate::signals::Stopped;
+use trainer::compare::{self, CompareConfig, Metric, RowResult, slug};
 
 /// `synthfeat compare` options.
 #[derive(Args)]
@@ -19,6 +20,10 @@ pub struct CompareArgs {
     /// Report folder: runs/, table.md, results.json, comparison.png.
     #[arg(long, required_unless_present = "print_default_config")]
     out: Option<PathBuf>,
+    /// Runs per entry (and random-init backbones), seeded seed, seed + 1, …
+    /// [default: the config's `seeds`].
+    #[arg(long)]
+    seeds: Option<u64>,
     /// Print the built-in compare.toml and exit.
     #[arg(long)]
     print_default_config: bool,
@@ -44,9 +49,9 @@ fn s(p: &Path) -> String {
 /// Marks a run whose training finished its budget.
 const DONE: &str = "compare-trained.json";
 
-/// Trains `entry` into `dir` unless it finished before (an interrupted
-/// entry resumes from its checkpoint).
-fn train_entry(c: &CompareConfig, entry: &compare::Entry, dir: &Path) -> Result<()> {
+/// Trains `entry` with `seed` into `dir` unless it finished before (an
+/// interrupted entry resumes from its checkpoint).
+fn train_entry(c: &CompareConfig, entry: &compare::Entry, seed: u64, dir: &Path) -> Result<()> {
     if dir.join(DONE).is_file()
         && let Ok(state) = trainer::checkpoint::latest(dir)
     {
@@ -60,25 +65,32 @@ fn train_entry(c: &CompareConfig, entry: &compare::Entry, dir: &Path) -> Result<
         "--steps".into(),
         c.steps.to_string(),
         "--seed".into(),
-        c.seed.to_string(),
+        seed.to_string(),
         "--tasks".into(),
         entry.tasks.join(","),
     ];
-    match (&c.data, c.live) {
-        (_, true) => argv.push("--live".into()),
-        (Some(d), false) => argv.extend(["--data".into(), s(d)]),
-        (None, false) => bail!("compare config: no `data` and not `live`"),
+    let real = |argv: &mut Vec<String>| {
+        for r in &c.real {
+            argv.extend(["--real".into(), s(r)]);
+        }
+    };
+    match (entry.source, &c.data, c.live) {
+        (compare::Source::Real, _, _) => real(&mut argv),
+        (_, _, true) => argv.push("--live".into()),
+        (_, Some(d), false) => argv.extend(["--data".into(), s(d)]),
+        (_, None, false) => bail!("compare config: no `data` and not `live`"),
     }
     if let Some(da) = &entry.da {
         argv.extend(["--da".into(), da.clone()]);
-        for r in &c.real {
-            argv.extend(["--real".into(), s(r)]);
+        if entry.source == compare::Source::Synthetic {
+            real(&mut argv);
         }
     }
     if let Some(w) = entry.da_weight {
         argv.extend(["--da-weight".into(), w.to_string()]);
     }
     argv.extend(c.train_args.iter().cloned());
+    argv.extend(entry.train_args.iter().cloned());
     if let Some(m) = c.minutes {
         argv.extend(["--max-minutes".into(), m.to_string()]);
     }
@@ -90,25 +102,48 @@ fn train_entry(c: &CompareConfig, entry: &compare::Entry, dir: &Path) -> Result<
         None => format!("{} steps", c.steps),
     };
     eprintln!(
-        "{}: training {budget} ({})",
+        "{} (seed {seed}): training {budget} ({})",
         entry.name,
         entry.tasks.join(", ")
     );
-    crate::train::run(parse(&argv)?).with_context(|| format!("entry `{}`", entry.name))?;
+    if let Err(e) = crate::train::run(parse(&argv)?) {
+        if e.downcast_ref::<Stopped>().is_some() {
+            return Err(stopped(&format!("entry `{}` seed {seed}", entry.name)));
+        }
+        return Err(e.context(format!("entry `{}` seed {seed}", entry.name)));
+    }
     let state = trainer::checkpoint::latest(dir)?;
     let done = serde_json::json!({"step": state.step, "budget": budget});
-    std::fs::write(dir.join(DONE), done.to_string() + "\n")?;
+    crate::write_file::write_file(&dir.join(DONE), (done.to_string() + "\n").as_bytes())?;
     Ok(())
 }
 
-/// The probe results of one row on one set (`run` a folder or `random`).
+/// The error of a compare stopped by SIGTERM / SIGINT during `what`.
+fn stopped(what: &str) -> anyhow::Error {
+    Stopped::new(format!(
+        "during {what}: its checkpoint and every finished entry and probe are kept; run the \
+         same compare command again to carry on"
+    ))
+    .into()
+}
+
+/// Fails with [`Stopped`] once SIGTERM / SIGINT came.
+fn check_stop(what: &str) -> Result<()> {
+    match crate::signals::received() {
+        Some(_) => Err(stopped(what)),
+        None => Ok(()),
+    }
+}
+
+/// The probe results of one row on one set (`run` a folder or `random`):
+/// (linear, k-NN) test top-1 per layer.
 fn probe_row(
     set: &compare::ProbeSet,
     run: &str,
     like: &Path,
     json: &Path,
     seed: u64,
-) -> Result<BTreeMap<String, f64>> {
+) -> Result<BTreeMap<String, (f64, f64)>> {
     if !json.is_file() {
         let mut argv = vec![
             "--run".into(),
@@ -129,11 +164,18 @@ fn probe_row(
         if let Some(n) = set.limit_per_class {
             argv.extend(["--limit-per-class".into(), n.to_string()]);
         }
+        if let Some(n) = set.test_limit_per_class {
+            argv.extend(["--test-limit-per-class".into(), n.to_string()]);
+        }
+        if let Some(n) = &set.norm_stats {
+            argv.extend(["--norm-stats".into(), n.clone()]);
+        }
         if let Some(l) = &set.layers {
             argv.extend(["--layers".into(), l.join(",")]);
         }
         crate::eval::run(crate::eval::EvalCommand::Probe(parse(&argv)?))
             .with_context(|| format!("probing {run} on {}", set.name))?;
+        check_stop(&format!("the probe of {run} on {}", set.name))?;
     }
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(json)?)
         .with_context(|| format!("reading {}", json.display()))?;
@@ -144,20 +186,28 @@ fn probe_row(
         .filter_map(|l| {
             Some((
                 l["layer"].as_str()?.to_string(),
-                l["top1"]["test"].as_f64()?,
+                (l["top1"]["test"].as_f64()?, l["knn_top1"].as_f64()?),
             ))
         })
         .collect())
 }
 
-/// Real depth of a run: (abs-rel, δ<1.25) of the run's row and of the random-init row.
-fn depth_rows(d: &compare::DepthSet, run: &Path, json: &Path) -> Result<((f64, f64), (f64, f64))> {
+/// Real depth of a run: (abs-rel, δ<1.25) of the run's row and of the
+/// random-init row (initialised with `seed`).
+fn depth_rows(
+    d: &compare::DepthSet,
+    run: &Path,
+    json: &Path,
+    seed: u64,
+) -> Result<((f64, f64), (f64, f64))> {
     if !json.is_file() {
         let mut argv = vec![
             "--run".into(),
             s(run),
             "--data".into(),
             s(&d.path),
+            "--seed".into(),
+            seed.to_string(),
             "--json".into(),
             s(json),
         ];
@@ -192,7 +242,7 @@ pub fn run(a: CompareArgs) -> Result<()> {
     let Some(out) = a.out else {
         bail!("--out is required")
     };
-    let c = match &a.config {
+    let mut c = match &a.config {
         Some(p) => CompareConfig::from_file(p)?,
         None => CompareConfig::parse(
             compare::DEFAULT_CONFIG,
@@ -200,6 +250,12 @@ pub fn run(a: CompareArgs) -> Result<()> {
             Path::new("."),
         )?,
     };
+    if let Some(n) = a.seeds {
+        if n == 0 {
+            bail!("--seeds must be at least 1, got 0");
+        }
+        c.seeds = n;
+    }
     for set in &c.probe {
         if !set.path.is_dir() {
             bail!(
@@ -211,47 +267,60 @@ pub fn run(a: CompareArgs) -> Result<()> {
     }
     let runs = out.join("runs");
     std::fs::create_dir_all(&runs).with_context(|| format!("creating {}", runs.display()))?;
-    std::fs::write(
-        out.join("compare.json"),
-        serde_json::to_string_pretty(&c)? + "\n",
+    crate::write_file::write_file(
+        &out.join("compare.json"),
+        (serde_json::to_string_pretty(&c)? + "\n").as_bytes(),
     )?;
-    let mut rows = vec![RowResult {
-        name: "random init".into(),
-        ..Default::default()
-    }];
-    let mut random_depth = None;
+    // From here SIGTERM / SIGINT stop after the step or probe in hand.
+    crate::signals::install();
+    let seeds: Vec<u64> = (0..c.seeds).map(|k| c.seed + k).collect();
+    let mut random_probes = vec![BTreeMap::new(); seeds.len()];
+    let mut random_depth = Vec::new();
+    let mut rows = Vec::new();
     for (k, entry) in c.entry.iter().enumerate() {
         eprintln!("== entry {}/{}: {}", k + 1, c.entry.len(), entry.name);
-        let dir = runs.join(slug(&entry.name));
-        train_entry(&c, entry, &dir)?;
-        let mut row = RowResult {
-            name: entry.name.clone(),
-            ..Default::default()
-        };
-        for set in &c.probe {
-            let json = dir.join(format!("probe-{}.json", slug(&set.name)));
-            row.probe.insert(
-                set.name.clone(),
-                probe_row(set, &s(&dir), &dir, &json, c.seed)?,
-            );
-            if k == 0 {
-                let json = runs.join(format!("random-probe-{}.json", slug(&set.name)));
-                rows[0].probe.insert(
+        let mut probes = Vec::new();
+        let mut depth = Vec::new();
+        for (i, &seed) in seeds.iter().enumerate() {
+            let dir = runs.join(slug(&entry.name)).join(format!("seed-{seed}"));
+            train_entry(&c, entry, seed, &dir)?;
+            let mut probe = BTreeMap::new();
+            for set in &c.probe {
+                let json = dir.join(format!("probe-{}.json", slug(&set.name)));
+                probe.insert(
                     set.name.clone(),
-                    probe_row(set, "random", &dir, &json, c.seed)?,
+                    probe_row(set, &s(&dir), &dir, &json, seed)?,
                 );
+                if k == 0 {
+                    let json = runs
+                        .join("random")
+                        .join(format!("seed-{seed}"))
+                        .join(format!("probe-{}.json", slug(&set.name)));
+                    std::fs::create_dir_all(json.parent().unwrap_or(&runs))?;
+                    random_probes[i].insert(
+                        set.name.clone(),
+                        probe_row(set, "random", &dir, &json, seed)?,
+                    );
+                }
+            }
+            probes.push(probe);
+            if let Some(d) = &c.depth
+                && entry.tasks.iter().any(|t| t == "depth")
+            {
+                let (mine, random) = depth_rows(d, &dir, &dir.join("depth-real.json"), seed)?;
+                check_stop(&format!("the depth scoring of {}", dir.display()))?;
+                depth.push(mine);
+                if random_depth.len() < seeds.len() {
+                    random_depth.push(random);
+                }
             }
         }
-        if let Some(d) = &c.depth
-            && entry.tasks.iter().any(|t| t == "depth")
-        {
-            let (mine, random) = depth_rows(d, &dir, &dir.join("depth-real.json"))?;
-            row.depth = Some(mine);
-            random_depth.get_or_insert(random);
-        }
-        rows.push(row);
+        rows.push(RowResult::from_seeds(&entry.name, &probes, &depth));
     }
-    rows[0].depth = random_depth;
+    rows.insert(
+        0,
+        RowResult::from_seeds("random init", &random_probes, &random_depth),
+    );
     let sets: Vec<(String, Vec<String>)> = c
         .probe
         .iter()
@@ -270,27 +339,41 @@ pub fn run(a: CompareArgs) -> Result<()> {
             (p.name.clone(), layers)
         })
         .collect();
-    let table = compare::table(&rows, &sets);
+    let linear = compare::table(&rows, &sets, Metric::Linear);
+    let knn = compare::table(&rows, &sets, Metric::Knn);
+    let summary = compare::summary(&rows, &sets);
     let header = format!(
-        "# Comparison\n\nEvery entry: {}, seed {}, {}. Cells: linear-probe test top-1 (best per column in bold).\n\n",
+        "# Comparison\n\nEvery entry: {}, {} ({}), {}. Cells: test top-1, mean ± standard \
+         deviation over the seeds; best mean per column in bold; ° marks a difference from \
+         random init within the two spreads.\n\n{summary}\n## Linear probe\n\n",
         match c.minutes {
             Some(m) => format!("{m} minutes of training (at most {} steps)", c.steps),
             None => format!("{} training steps", c.steps),
         },
-        c.seed,
+        if seeds.len() == 1 {
+            "1 seed".to_string()
+        } else {
+            format!("{} seeds", seeds.len())
+        },
+        seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
         if c.live {
             "live frames".to_string()
         } else {
             format!("data {}", c.data.as_deref().map(s).unwrap_or_default())
         }
     );
-    std::fs::write(out.join("table.md"), header + &table)?;
-    std::fs::write(
-        out.join("results.json"),
-        serde_json::to_string_pretty(&rows)? + "\n",
+    let text = format!("{header}{linear}\n## k-NN probe (cosine, k = 20)\n\n{knn}");
+    crate::write_file::write_file(&out.join("table.md"), text.as_bytes())?;
+    crate::write_file::write_file(
+        &out.join("results.json"),
+        (serde_json::to_string_pretty(&rows)? + "\n").as_bytes(),
     )?;
     compare::chart(&rows, &sets, &out.join("comparison.png")).map_err(|e| anyhow::anyhow!(e))?;
-    print!("{table}");
+    print!("{summary}\n{linear}");
     println!(
         "report: {} (table.md, results.json, comparison.png, runs/)",
         out.display()

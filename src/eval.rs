@@ -11,7 +11,7 @@ use trainer::eval::depth;
 use trainer::eval::finetune::{FinetuneConfig, finetune};
 use trainer::eval::labelled::{self, Format, LoadOptions};
 use trainer::eval::linear::ClassifierConfig;
-use trainer::eval::probe::{ProbeConfig, probe};
+use trainer::eval::probe::{NormStats, ProbeConfig, probe};
 use trainer::model::Backbone;
 
 /// `synthfeat eval` commands.
@@ -98,6 +98,10 @@ pub struct Subject {
     /// Keep at most N images per class in each split.
     #[arg(long)]
     limit_per_class: Option<usize>,
+    /// Keep at most N images per class in the test split instead (e.g. a
+    /// large N for the whole test split, with a small --limit-per-class).
+    #[arg(long)]
+    test_limit_per_class: Option<usize>,
     /// Seed of the random backbone, the split (sets without one) and the training.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -123,6 +127,20 @@ pub struct ProbeArgs {
     /// Passes of the linear classifier over the training features.
     #[arg(long, default_value_t = 30)]
     epochs: usize,
+    /// Batch-norm statistics of the frozen backbone: `trained` (those of
+    /// pretraining) or `target` (re-estimated on the probe's training
+    /// images first, AdaBN; no labels used; random init likewise).
+    #[arg(long, value_enum, default_value_t = NormStatsArg::Trained)]
+    norm_stats: NormStatsArg,
+}
+
+/// `--norm-stats` values.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum NormStatsArg {
+    /// The running statistics of pretraining.
+    Trained,
+    /// Re-estimated on the probe's training images (AdaBN).
+    Target,
 }
 
 /// `synthfeat eval finetune` options.
@@ -163,6 +181,7 @@ impl Subject {
         let options = LoadOptions {
             format: self.format.map(Into::into),
             limit_per_class: self.limit_per_class,
+            test_limit_per_class: self.test_limit_per_class,
             seed: self.seed,
             ..Default::default()
         };
@@ -371,6 +390,10 @@ fn run_probe(a: ProbeArgs) -> Result<()> {
             seed: a.subject.seed,
             ..Default::default()
         },
+        norm_stats: match a.norm_stats {
+            NormStatsArg::Trained => NormStats::Trained,
+            NormStatsArg::Target => NormStats::Target,
+        },
     };
     let bar = crate::progress::bar(1, "[{elapsed_precise}] {bar:30} {pos}/{len} {msg}");
     let report = probe(
@@ -385,6 +408,7 @@ fn run_probe(a: ProbeArgs) -> Result<()> {
         },
     );
     bar.finish_and_clear();
+    let report = report.with_context(|| format!("probing on {}", a.subject.data.display()))?;
     warn_skipped(report.skipped);
     println!(
         "linear probe of {} on {} ({} classes, {} train / {} test images):",

@@ -267,15 +267,15 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         bar.set_position(p.done);
     });
     bar.finish_and_clear();
-    if let (Err(engine::generate::GenerateError::Stopped(n)), Some((number, name))) =
+    if let (Err(engine::generate::GenerateError::Stopped(n)), Some(_)) =
         (&report, crate::signals::received())
     {
-        eprintln!(
-            "stopped by {name} after {n} samples: complete shards are kept in {}, the one in \
-             progress was removed; run the same command again to resume",
+        return Err(crate::signals::Stopped::new(format!(
+            "after {n} samples: complete shards are kept in {}, the one in progress was \
+             removed; run the same command again to resume",
             out.display()
-        );
-        std::process::exit(128 + number);
+        ))
+        .into());
     }
     let report = report.with_context(|| format!("generating into {}", out.display()))?;
     // Steady-state rate: from the first written sample to the last, as `bench render` times it.

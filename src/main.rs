@@ -88,6 +88,10 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     if let Err(e) = run(Cli::parse()) {
+        if let Some(stop) = e.downcast_ref::<signals::Stopped>() {
+            eprintln!("{stop}");
+            std::process::exit(128 + stop.signal);
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -52,3 +52,35 @@ pub fn received() -> Option<(i32, &'static str)> {
         n => Some((n, "a signal")),
     }
 }
+
+/// A command stopped on request: `main` prints `message` and exits with
+/// 128 + `signal` (143 for SIGTERM, 130 for SIGINT).
+#[derive(Debug)]
+pub struct Stopped {
+    /// The signal's number.
+    pub signal: i32,
+    /// Its name.
+    pub name: &'static str,
+    /// What was kept and how to carry on.
+    pub message: String,
+}
+
+impl Stopped {
+    /// The stop asked by the signal received (a plain SIGTERM if none was).
+    pub fn new(message: String) -> Self {
+        let (signal, name) = received().unwrap_or((15, "SIGTERM"));
+        Stopped {
+            signal,
+            name,
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stopped by {} {}", self.name, self.message)
+    }
+}
+
+impl std::error::Error for Stopped {}

@@ -152,7 +152,8 @@ pub struct TrainArgs {
     backbone: Option<BackboneArg>,
     /// Tasks, comma-separated [default: depth,normal,contour]. Synthetic:
     /// depth, normal, contour; pretext (any images): rotation, jigsaw,
-    /// relative-position, colorization, inpainting, next-pixel.
+    /// relative-position, colorization, inpainting, next-pixel; contrastive:
+    /// simclr ([pretext.simclr] in --config).
     #[arg(long, value_delimiter = ',')]
     tasks: Option<Vec<String>>,
     /// A task's loss weight, `name=w` (repeatable) [default: depth 5, normal
@@ -628,16 +629,13 @@ fn train<B: AutodiffBackend>(
     );
     bar.finish_and_clear();
     let summary = summary.with_context(|| format!("training run {}", out.display()))?;
-    if summary.interrupted
-        && let Some((number, name)) = crate::signals::received()
-    {
-        eprintln!(
-            "stopped by {name} after step {}: its checkpoint is in {}; run the same command \
-             with --resume to carry on",
+    if summary.interrupted && crate::signals::received().is_some() {
+        return Err(crate::signals::Stopped::new(format!(
+            "after step {}: its checkpoint is in {}; run the same command with --resume to carry on",
             summary.steps,
             out.display()
-        );
-        std::process::exit(128 + number);
+        ))
+        .into());
     }
     println!(
         "trained to step {} ({} new steps, {:.1} samples/s); run folder {}",

@@ -363,9 +363,23 @@ fn train_rejects_bad_input_naming_it() {
             "[pretext.next_pixel]\npalette = 0\n",
             "`pretext.next_pixel.palette` (in the training config) must be at least 1, got 0",
         ),
+        (
+            "[pretext.simclr]\ntemperature = 0.0\n",
+            "`pretext.simclr.temperature` (in the training config) must lie in (0, 10], got 0",
+        ),
+        (
+            "[pretext.simclr]\ntemprature = 0.5\n",
+            "unknown field `temprature`",
+        ),
+        (
+            "batch = 1\n# simclr",
+            "--batch (`batch` in the config) must be at least 2 for `simclr`",
+        ),
     ] {
         let tasks = if toml.contains("jigsaw") {
             "jigsaw"
+        } else if toml.contains("simclr") {
+            "simclr"
         } else {
             "next-pixel"
         };
@@ -592,6 +606,51 @@ fn train_runs_end_to_end_on_generated_shards() {
     let results = read_json(&report.join("results.json"));
     assert_eq!(results.as_array().map(Vec::len), Some(3));
     assert!(report.join("comparison.png").is_file());
+    assert!(table.contains("## k-NN probe"), "{table}");
+    // A second seed: the first seed's runs are kept, the second's trained,
+    // and every cell becomes a mean ± sd.
+    let config = config_with(2);
+    let o = synthfeat(&[
+        "compare",
+        "--config",
+        config.to_str().expect("utf8"),
+        "--out",
+        rep,
+        "--seeds",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("depth: trained already")
+            && stderr(&o).contains("depth (seed 2): training"),
+        "{}",
+        stderr(&o)
+    );
+    let table = std::fs::read_to_string(report.join("table.md")).expect("table.md");
+    assert!(
+        table.contains(" ± ") && table.contains("2 seeds (1, 2)"),
+        "{table}"
+    );
+    let results = read_json(&report.join("results.json"));
+    let cell = &results[1]["probe"]["colours"]["conv2"];
+    assert_eq!(
+        cell["values"].as_array().map(Vec::len),
+        Some(2),
+        "{results}"
+    );
+    assert!(report.join("runs/depth/seed-2").is_dir());
+    fails_naming(
+        &[
+            "compare",
+            "--config",
+            config.to_str().expect("utf8"),
+            "--out",
+            rep,
+            "--seeds",
+            "0",
+        ],
+        "--seeds must be at least 1",
+    );
 
     // Adversarial adaptation toward a folder of real images and an IDX file.
     let real = tmp.path().join("real");
@@ -695,7 +754,7 @@ fn train_runs_end_to_end_on_generated_shards() {
         "--val-every",
         "2",
         "--tasks",
-        "depth,rotation,jigsaw",
+        "depth,rotation,jigsaw,dense-geometry",
         "--task-weight",
         "jigsaw=0.5",
     ];
@@ -710,7 +769,13 @@ fn train_runs_end_to_end_on_generated_shards() {
         .expect("val line");
     assert_finite(
         last_val,
-        &["depth_abs_rel", "rotation_accuracy", "jigsaw_accuracy"],
+        &[
+            "depth_abs_rel",
+            "rotation_accuracy",
+            "jigsaw_accuracy",
+            "dense-geometry_loss",
+            "dense-geometry_matches",
+        ],
     );
     let state = read_json(&mixed.join("pretext.json"));
     assert_eq!(
@@ -743,7 +808,7 @@ fn train_runs_end_to_end_on_generated_shards() {
         "--val-every",
         "2",
         "--tasks",
-        "rotation,relative-position,colorization,inpainting,next-pixel",
+        "rotation,relative-position,colorization,inpainting,next-pixel,simclr",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let lines = metrics(&pretext);
@@ -761,6 +826,7 @@ fn train_runs_end_to_end_on_generated_shards() {
             "inpainting_psnr_hole_db",
             "next-pixel_accuracy",
             "next-pixel_bits_per_subpixel",
+            "simclr_accuracy",
         ],
     );
     assert!(pretext.join("predictions.png").is_file());

@@ -474,3 +474,97 @@ fn a_full_disk_fails_preview_stats_and_export_naming_the_file_and_leaves_nothing
         .collect();
     assert_eq!(left, ["filler"], "nothing half-written stays");
 }
+
+#[test]
+fn sigterm_mid_compare_keeps_the_entry_checkpoint_and_the_rerun_finishes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    {
+        let _guard = RENDER.lock().unwrap_or_else(|p| p.into_inner());
+        let o = synthfeat(&[
+            "generate",
+            "--out",
+            data.to_str().expect("utf8"),
+            "--count",
+            "8",
+            "--size",
+            "48",
+            "--shard-size",
+            "8",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let colours = tmp.path().join("colours");
+    for (class, base) in [("warm", [220u8, 60, 30]), ("cool", [30, 60, 220])] {
+        std::fs::create_dir_all(colours.join(class)).expect("mkdir");
+        for i in 0..4u32 {
+            image::RgbImage::from_fn(16, 16, |x, y| {
+                image::Rgb(base.map(|c| c.saturating_add(((x * 7 + y * 3 + i * 11) % 30) as u8)))
+            })
+            .save(colours.join(class).join(format!("{i}.png")))
+            .expect("png");
+        }
+    }
+    let config = tmp.path().join("compare.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "steps = 100000\nseed = 0\ndata = {:?}\ntrain_args = [\"--size\", \"32\", \"--batch\", \"2\", \
+             \"--width\", \"4\", \"--val-percent\", \"50\", \"--val-every\", \"100000\", \
+             \"--checkpoint-every\", \"100000\"]\n[[probe]]\nname = \"colours\"\npath = {:?}\n\
+             layers = [\"conv5\"]\n[[entry]]\nname = \"depth\"\ntasks = [\"depth\"]\n",
+            data.to_str().expect("utf8"),
+            colours.to_str().expect("utf8")
+        ),
+    )
+    .expect("write");
+    let report = tmp.path().join("report");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_synthfeat"))
+        .args(["compare", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&report)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("waits");
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("SIGTERM") && err.contains("run the same compare command again"),
+        "{err}"
+    );
+    let run = report.join("runs/depth/seed-0");
+    assert!(run.join("checkpoint.json").is_file(), "{err}");
+    assert!(!report.join("table.md").exists());
+    // The rerun resumes the entry from its checkpoint, with fewer steps to go.
+    let step: u64 = std::fs::read_to_string(run.join("checkpoint.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["step"].as_u64())
+        .expect("checkpoint step");
+    assert!(step >= 1);
+    let text = std::fs::read_to_string(&config).expect("read");
+    std::fs::write(
+        &config,
+        text.replace("steps = 100000", &format!("steps = {}", step + 5)),
+    )
+    .expect("write");
+    let o = Command::new(env!("CARGO_BIN_EXE_synthfeat"))
+        .args(["compare", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(report.join("table.md").is_file());
+}

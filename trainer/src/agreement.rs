@@ -114,6 +114,7 @@ pub fn batch<B: Backend>(
         contour: tensor::<B, 4>([images, 1, l, l], 13, 1.0, device)
             .greater_elem(0.6)
             .float(),
+        views: Vec::new(),
     }
 }
 

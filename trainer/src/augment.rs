@@ -4,7 +4,9 @@
 
 use engine::Sample;
 
-/// Mirrors a sample left-right: every map, the normals' x component and `cx`.
+/// Mirrors a sample left-right: every map, the normals' x component, `cx`,
+/// and the pose's camera x axis (so that the mirrored pixels still unproject
+/// to the points they show).
 pub fn hflip(s: &Sample) -> Sample {
     let (w, h) = (s.meta.width as usize, s.meta.height as usize);
     let mut out = s.clone();
@@ -23,6 +25,10 @@ pub fn hflip(s: &Sample) -> Sample {
         }
     }
     out.meta.intrinsics.cx = (w as f64 - 1.0) - s.meta.intrinsics.cx;
+    // The mirrored image is a camera whose x axis points the other way.
+    for row in out.meta.world_from_camera.iter_mut().take(3) {
+        row[0] = -row[0];
+    }
     out
 }
 

@@ -35,6 +35,9 @@ pub struct SyntheticBatch<B: Backend> {
     pub valid: Tensor<B, 4>,
     /// 1 on contour pixels, `[N, 1, h, w]`.
     pub contour: Tensor<B, 4>,
+    /// Each sample's camera and full-resolution depth, on the host (for the
+    /// dense-geometry task's correspondences); empty where not built from samples.
+    pub views: Vec<crate::correspond::ViewGeometry>,
 }
 
 impl<B: Backend> SyntheticBatch<B> {
@@ -98,6 +101,10 @@ impl<B: Backend> SyntheticBatch<B> {
             normal: t(normal, [n, 3, lh, lw]),
             valid: t(valid, [n, 1, lh, lw]),
             contour: t(contour, [n, 1, lh, lw]),
+            views: samples
+                .iter()
+                .map(crate::correspond::ViewGeometry::of)
+                .collect(),
         })
     }
 }

@@ -197,6 +197,7 @@ impl TrainConfig {
             shuffle_buffer: self.shuffle_buffer,
             seed: self.seed,
             validation_percent: self.val_percent,
+            pair_views: self.tasks.iter().any(|t| t == "dense-geometry"),
             prefetch: 4,
             skip_samples,
         }
@@ -293,6 +294,19 @@ impl TrainConfig {
             return bad(
                 "tasks",
                 format!("names unknown task `{t}` (known: {})", known.join(", ")),
+            );
+        }
+        if let Some(t) = self
+            .tasks
+            .iter()
+            .find(|t| *t == "simclr" || *t == "dense-geometry")
+            && self.batch < 2
+        {
+            return bad(
+                "batch",
+                format!(
+                    "must be at least 2 for `{t}`: it contrasts images (or views) of one batch"
+                ),
             );
         }
         if let Err(crate::pretext::PretextError::Invalid { field, message }) = self

@@ -58,6 +58,9 @@ pub struct DataOptions {
     pub shuffle_buffer: usize,
     /// Seed of the shuffling and augmentation.
     pub seed: u64,
+    /// Put a second view of the same scene (from the shuffle buffer, when it
+    /// holds one) right after each sample drawn, for tasks that compare views.
+    pub pair_views: bool,
     /// Percentage of scenes held out for validation.
     pub validation_percent: u64,
     /// Batches prepared ahead.
@@ -229,17 +232,27 @@ pub fn train_batches(dir: &Path, opts: DataOptions) -> Result<ShardBatches, Data
                         if buffer.len() > opts.shuffle_buffer {
                             let k = rng.random_range(0..buffer.len());
                             let picked = buffer.swap_remove(k);
-                            match augment(picked, &opts, &mut rng) {
-                                Ok(a) => {
-                                    if !out.push(a) {
+                            let scene = picked.meta.scene_seed;
+                            let mut drawn = vec![picked];
+                            if opts.pair_views
+                                && let Some(j) =
+                                    buffer.iter().position(|s| s.meta.scene_seed == scene)
+                            {
+                                drawn.push(buffer.swap_remove(j));
+                            }
+                            for picked in drawn {
+                                match augment(picked, &opts, &mut rng) {
+                                    Ok(a) => {
+                                        if !out.push(a) {
+                                            stop = true;
+                                            return false;
+                                        }
+                                    }
+                                    Err(e) => {
+                                        out.fail(e);
                                         stop = true;
                                         return false;
                                     }
-                                }
-                                Err(e) => {
-                                    out.fail(e);
-                                    stop = true;
-                                    return false;
                                 }
                             }
                         }

@@ -7,8 +7,9 @@
 //! | module | what |
 //! |---|---|
 //! | [`model`] | backbones (`small`, `alexnet`) and dense heads |
-//! | [`tasks`] | the `Task` plug-in point: depth, normal, contour and six pretext tasks |
+//! | [`tasks`] | the `Task` plug-in point: depth, normal, contour, six pretext tasks and contrastive learning (`simclr`) |
 //! | [`pretext`] | pretext inputs on the host: rotations, tiles, permutations, Lab, masks, palette |
+//! | [`correspond`] | pixel correspondences between two rendered views (dense-geometry's positives) |
 //! | [`losses`] | the tasks' losses |
 //! | [`batch`], [`augment`], [`data`] | samples to tensors, augmentation, shard and live pipelines |
 //! | [`real`] | real unlabelled images: folders (PNG/JPEG) and IDX files, mixed |
@@ -30,6 +31,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod compare;
 pub mod config;
+pub mod correspond;
 pub mod data;
 pub mod domain_gap;
 pub mod eval;

@@ -172,6 +172,34 @@ impl<B: Backend> Backbone<B> {
         }
     }
 
+    /// Re-estimates every batch norm's running statistics on `batches` of
+    /// normalised images (AdaBN, Li et al. 2016): each layer's statistics
+    /// become the mean of its per-batch statistics over those images, so
+    /// that features of another domain (real photographs) are normalised as
+    /// the network's own training images were. Weights are unchanged.
+    pub fn recalibrate_norms(mut self, batches: impl IntoIterator<Item = Tensor<B, 4>>) -> Self {
+        for (k, x) in batches.into_iter().enumerate() {
+            for block in self.blocks_mut() {
+                block.norm.recalibrating = true;
+                // The k-th batch weighs 1/(k+1): a running mean of the batch statistics.
+                block.norm.momentum = 1.0 / (k + 1) as f64;
+            }
+            let _ = self.forward(x);
+        }
+        for block in self.blocks_mut() {
+            block.norm.recalibrating = false;
+            block.norm.momentum = norm::MOMENTUM;
+        }
+        self
+    }
+
+    fn blocks_mut(&mut self) -> Vec<&mut ConvBlock<B>> {
+        match self {
+            Backbone::Small(net) => net.blocks_mut(),
+            Backbone::Alexnet(net) => net.blocks_mut(),
+        }
+    }
+
     /// Every convolution and batch norm with its layer name, in order (for export).
     pub fn blocks(&self) -> Vec<(&'static str, &ConvBlock<B>)> {
         match self {

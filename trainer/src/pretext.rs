@@ -12,6 +12,7 @@ pub mod lab;
 pub mod mask;
 pub mod palette;
 pub mod permutations;
+pub mod views;
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -184,6 +185,76 @@ impl Default for NextPixelConfig {
     }
 }
 
+/// Contrastive learning (SimCLR's NT-Xent, Chen et al., ICML 2020): two
+/// augmented views of every image, a projection head on the pooled top
+/// features, each view's partner the positive and the batch's other views
+/// the negatives.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContrastiveConfig {
+    /// Softmax temperature τ of the similarities (SimCLR: 0.1–0.5).
+    pub temperature: f64,
+    /// Width of the projection head's hidden layer.
+    pub hidden: usize,
+    /// Dimensions of the projected embedding (SimCLR: 128).
+    pub projection_dim: usize,
+    /// Smallest crop, as a share of the image's area (SimCLR: 0.08).
+    pub crop_min_scale: f64,
+    /// Colour jitter strength s: brightness, contrast, saturation ±s, hue ±s/4.
+    pub jitter: f32,
+    /// Probability of the colour jitter (SimCLR: 0.8).
+    pub jitter_probability: f64,
+    /// Probability of a grey view (SimCLR: 0.2).
+    pub grey_probability: f64,
+    /// Probability of a Gaussian blur (SimCLR on ImageNet: 0.5; off for small images).
+    pub blur_probability: f64,
+}
+
+impl Default for ContrastiveConfig {
+    fn default() -> Self {
+        ContrastiveConfig {
+            temperature: 0.2,
+            hidden: 256,
+            projection_dim: 64,
+            crop_min_scale: 0.2,
+            jitter: 0.4,
+            jitter_probability: 0.8,
+            grey_probability: 0.2,
+            blur_probability: 0.0,
+        }
+    }
+}
+
+/// Dense geometric contrast between two rendered views of one scene (the
+/// `dense-geometry` task): positives are cells that see the same 3-D point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DenseGeometryConfig {
+    /// Backbone layer whose feature map is contrasted (its cells are the pixels).
+    pub layer: String,
+    /// Softmax temperature τ.
+    pub temperature: f64,
+    /// Dimensions of the 1×1 projection.
+    pub projection_dim: usize,
+    /// A point is visible in the other view when that view's depth there is
+    /// within this share of the point's depth (else it is occluded).
+    pub tolerance: f64,
+    /// Anchors per step, at most (drawn at random from the correspondences).
+    pub max_anchors: usize,
+}
+
+impl Default for DenseGeometryConfig {
+    fn default() -> Self {
+        DenseGeometryConfig {
+            layer: "conv3".into(),
+            temperature: 0.1,
+            projection_dim: 64,
+            tolerance: 0.05,
+            max_anchors: 256,
+        }
+    }
+}
+
 /// Every pretext task's settings: the `[pretext.*]` tables of a training config.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -198,6 +269,10 @@ pub struct PretextConfig {
     pub inpainting: InpaintingConfig,
     /// Next pixel.
     pub next_pixel: NextPixelConfig,
+    /// Contrastive learning (`simclr`).
+    pub simclr: ContrastiveConfig,
+    /// Dense geometric contrast (`dense-geometry`).
+    pub dense_geometry: DenseGeometryConfig,
 }
 
 /// The largest patch side at most `cell` that the backbone accepts.
@@ -311,6 +386,81 @@ impl PretextConfig {
                 return bad(
                     "pretext.inpainting.adversarial_weight",
                     format!("must be 0 or more, got {w}"),
+                );
+            }
+        }
+        if on("simclr") {
+            let c = &self.simclr;
+            if !(c.temperature > 0.0 && c.temperature <= 10.0) {
+                return bad(
+                    "pretext.simclr.temperature",
+                    format!("must lie in (0, 10], got {}", c.temperature),
+                );
+            }
+            if c.hidden == 0 || c.projection_dim == 0 {
+                return bad(
+                    "pretext.simclr.projection_dim",
+                    format!(
+                        "and `hidden` must be at least 1, got {} and {}",
+                        c.projection_dim, c.hidden
+                    ),
+                );
+            }
+            if !(c.crop_min_scale > 0.0 && c.crop_min_scale <= 1.0) {
+                return bad(
+                    "pretext.simclr.crop_min_scale",
+                    format!("must lie in (0, 1], got {}", c.crop_min_scale),
+                );
+            }
+            if !(0.0..=1.0).contains(&c.jitter) {
+                return bad(
+                    "pretext.simclr.jitter",
+                    format!("must lie in [0, 1], got {}", c.jitter),
+                );
+            }
+            for (field, p) in [
+                ("pretext.simclr.jitter_probability", c.jitter_probability),
+                ("pretext.simclr.grey_probability", c.grey_probability),
+                ("pretext.simclr.blur_probability", c.blur_probability),
+            ] {
+                if !(0.0..=1.0).contains(&p) {
+                    return bad(field, format!("must lie in [0, 1], got {p}"));
+                }
+            }
+        }
+        if on("dense-geometry") {
+            let d = &self.dense_geometry;
+            let layers = backbone.layer_names();
+            if !layers.contains(&d.layer.as_str()) {
+                return bad(
+                    "pretext.dense_geometry.layer",
+                    format!(
+                        "`{}` is not a layer of the {} backbone (its layers: {})",
+                        d.layer,
+                        backbone.kind,
+                        layers.join(", ")
+                    ),
+                );
+            }
+            if !(d.temperature > 0.0 && d.temperature <= 10.0) {
+                return bad(
+                    "pretext.dense_geometry.temperature",
+                    format!("must lie in (0, 10], got {}", d.temperature),
+                );
+            }
+            if !(d.tolerance > 0.0 && d.tolerance < 1.0) {
+                return bad(
+                    "pretext.dense_geometry.tolerance",
+                    format!("must lie in (0, 1), got {}", d.tolerance),
+                );
+            }
+            if d.projection_dim == 0 || d.max_anchors == 0 {
+                return bad(
+                    "pretext.dense_geometry.max_anchors",
+                    format!(
+                        "and `projection_dim` must be at least 1, got {} and {}",
+                        d.max_anchors, d.projection_dim
+                    ),
                 );
             }
         }

@@ -12,6 +12,7 @@
 mod classifier;
 mod colorization;
 mod contour;
+mod dense_geometry;
 mod depth;
 mod inpainting;
 mod jigsaw;
@@ -19,11 +20,13 @@ mod next_pixel;
 mod normal;
 mod relative_position;
 mod rotation;
+mod simclr;
 
 pub use classifier::ClassifierHead;
 use classifier::classify;
 pub use colorization::ColorizationTask;
 pub use contour::ContourTask;
+pub use dense_geometry::{DenseGeometryTask, view_pairs};
 pub use depth::DepthTask;
 pub use inpainting::InpaintingTask;
 pub use jigsaw::JigsawTask;
@@ -31,6 +34,7 @@ pub use next_pixel::NextPixelTask;
 pub use normal::NormalTask;
 pub use relative_position::RelativePositionTask;
 pub use rotation::RotationTask;
+pub use simclr::{SimclrTask, nt_xent};
 
 use burn::module::Module;
 use burn::tensor::Tensor;
@@ -45,24 +49,26 @@ use crate::pretext::{Image, PretextError, PretextState};
 use crate::train::normalise;
 
 /// Names of the registered tasks, as the command line and configs spell them:
-/// the synthetic tasks, then the pretext tasks.
-pub const TASK_NAMES: [&str; 9] = [
+/// the synthetic tasks, then the pretext tasks (the classic six, then contrastive).
+pub const TASK_NAMES: [&str; 11] = [
     "depth",
     "normal",
     "contour",
+    "dense-geometry",
     "rotation",
     "jigsaw",
     "relative-position",
     "colorization",
     "inpainting",
     "next-pixel",
+    "simclr",
 ];
 
-/// Tasks that learn from rendered labels.
-pub const SYNTHETIC_NAMES: &[&str] = TASK_NAMES.split_at(3).0;
+/// Tasks that learn from rendered labels (and, for dense-geometry, cameras).
+pub const SYNTHETIC_NAMES: &[&str] = TASK_NAMES.split_at(4).0;
 
 /// Tasks that learn from images alone (synthetic frames or real photographs).
-pub const PRETEXT_NAMES: &[&str] = TASK_NAMES.split_at(3).1;
+pub const PRETEXT_NAMES: &[&str] = TASK_NAMES.split_at(4).1;
 
 /// Why a task could not run on a batch.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +79,14 @@ pub enum TaskError {
     /// A pretext task's state is missing.
     #[error(transparent)]
     Pretext(#[from] PretextError),
+    /// A task reads a layer the backbone lacks.
+    #[error("the backbone has no layer `{0}`")]
+    NoLayer(String),
+    /// A batch of labelled frames without their cameras.
+    #[error(
+        "task `{0}` needs each frame's camera and depth, and this batch was built without them"
+    )]
+    NeedsGeometry(&'static str),
 }
 
 /// One image of a task's row in `predictions.png`, with a caption.
@@ -210,6 +224,8 @@ pub struct Tasks<B: Backend> {
     pub normal: Option<NormalTask<B>>,
     /// Instance-contour prediction.
     pub contour: Option<ContourTask<B>>,
+    /// Dense contrast between corresponding pixels of two views.
+    pub dense_geometry: Option<DenseGeometryTask<B>>,
     /// Rotation prediction.
     pub rotation: Option<RotationTask<B>>,
     /// Jigsaw puzzles.
@@ -222,6 +238,8 @@ pub struct Tasks<B: Backend> {
     pub inpainting: Option<InpaintingTask<B>>,
     /// Next / masked pixel prediction.
     pub next_pixel: Option<NextPixelTask<B>>,
+    /// Contrastive learning between two views (SimCLR).
+    pub simclr: Option<SimclrTask<B>>,
 }
 
 impl<B: Backend> Tasks<B> {
@@ -231,12 +249,14 @@ impl<B: Backend> Tasks<B> {
             depth: None,
             normal: None,
             contour: None,
+            dense_geometry: None,
             rotation: None,
             jigsaw: None,
             relative_position: None,
             colorization: None,
             inpainting: None,
             next_pixel: None,
+            simclr: None,
         }
     }
 
@@ -250,12 +270,14 @@ impl<B: Backend> Tasks<B> {
             depth,
             normal,
             contour,
+            dense_geometry,
             rotation,
             jigsaw,
             relative_position,
             colorization,
             inpainting,
-            next_pixel
+            next_pixel,
+            simclr
         );
         out
     }

@@ -11,9 +11,9 @@ use crate::model::head::upsamplings;
 use crate::model::{Backbone, BackboneConfig};
 use crate::pretext::{PretextConfig, PretextState};
 use crate::tasks::{
-    ColorizationTask, ContourTask, DepthTask, InpaintingTask, JigsawTask, NextPixelTask,
-    NormalTask, RelativePositionTask, RotationTask, TASK_NAMES, TaskContext, TaskError, TaskOutput,
-    Tasks,
+    ColorizationTask, ContourTask, DenseGeometryTask, DepthTask, InpaintingTask, JigsawTask,
+    NextPixelTask, NormalTask, RelativePositionTask, RotationTask, SimclrTask, TASK_NAMES,
+    TaskContext, TaskError, TaskOutput, Tasks,
 };
 
 /// Errors setting up training.
@@ -44,6 +44,8 @@ pub struct TaskWeights {
     pub normal: f64,
     /// Contour loss weight.
     pub contour: f64,
+    /// Dense-geometry loss weight.
+    pub dense_geometry: f64,
     /// Rotation loss weight.
     pub rotation: f64,
     /// Jigsaw loss weight.
@@ -56,6 +58,8 @@ pub struct TaskWeights {
     pub inpainting: f64,
     /// Next-pixel loss weight.
     pub next_pixel: f64,
+    /// SimCLR loss weight.
+    pub simclr: f64,
 }
 
 impl Default for TaskWeights {
@@ -64,12 +68,14 @@ impl Default for TaskWeights {
             depth: 5.0,
             normal: 10.0,
             contour: 1.0,
+            dense_geometry: 1.0,
             rotation: 1.0,
             jigsaw: 1.0,
             relative_position: 1.0,
             colorization: 1.0,
             inpainting: 1.0,
             next_pixel: 1.0,
+            simclr: 1.0,
         }
     }
 }
@@ -85,12 +91,14 @@ impl TaskWeights {
             "depth" => &mut self.depth,
             "normal" => &mut self.normal,
             "contour" => &mut self.contour,
+            "dense-geometry" => &mut self.dense_geometry,
             "rotation" => &mut self.rotation,
             "jigsaw" => &mut self.jigsaw,
             "relative-position" => &mut self.relative_position,
             "colorization" => &mut self.colorization,
             "inpainting" => &mut self.inpainting,
             "next-pixel" => &mut self.next_pixel,
+            "simclr" => &mut self.simclr,
             _ => return None,
         })
     }
@@ -155,6 +163,14 @@ impl MultiTaskConfig {
                 "depth" => tasks.depth = Some(DepthTask::new(channels, ups, device)),
                 "normal" => tasks.normal = Some(NormalTask::new(channels, ups, device)),
                 "contour" => tasks.contour = Some(ContourTask::new(channels, ups, device)),
+                "dense-geometry" => {
+                    // Validated above: the layer exists.
+                    let c = bb
+                        .layer_channels(&p.dense_geometry.layer)
+                        .unwrap_or(channels);
+                    tasks.dense_geometry =
+                        Some(DenseGeometryTask::new(c, &p.dense_geometry, device));
+                }
                 "rotation" => tasks.rotation = Some(RotationTask::new(channels, device)),
                 "jigsaw" => {
                     let (g, n) = (p.jigsaw.grid, p.jigsaw.permutations);
@@ -190,6 +206,7 @@ impl MultiTaskConfig {
                     tasks.next_pixel =
                         Some(NextPixelTask::new(channels, ups, &p.next_pixel, device))
                 }
+                "simclr" => tasks.simclr = Some(SimclrTask::new(channels, &p.simclr, device)),
                 other => return Err(TrainError::UnknownTask(other.to_string())),
             }
         }

@@ -10,10 +10,36 @@ use gltf::mesh::Mode;
 
 type Mat4 = [[f32; 4]; 4];
 
+/// Parses and validates a glTF document. gltf-json 1.4's validator indexes
+/// the accessor list with each primitive's POSITION accessor before checking
+/// that it exists (a panic, found by fuzzing), so those indices are checked
+/// here first; any other panic inside the validator also becomes an error.
+fn validated(bytes: &[u8]) -> Result<gltf::Gltf, String> {
+    let invalid = |e: gltf::Error| format!("not a valid glTF file ({e})");
+    let unchecked = gltf::Gltf::from_slice_without_validation(bytes).map_err(invalid)?;
+    let root = unchecked.document.as_json();
+    for (m, mesh) in root.meshes.iter().enumerate() {
+        for (p, primitive) in mesh.primitives.iter().enumerate() {
+            for index in primitive.attributes.values() {
+                if index.value() >= root.accessors.len() {
+                    return Err(format!(
+                        "not a valid glTF file (mesh {m} primitive {p} names accessor {} of {})",
+                        index.value(),
+                        root.accessors.len()
+                    ));
+                }
+            }
+        }
+    }
+    std::panic::catch_unwind(|| gltf::Gltf::from_slice(bytes))
+        .map_err(|_| "not a valid glTF file (its validation failed)".to_string())?
+        .map_err(invalid)
+}
+
 /// Reads `path` (whose bytes are `bytes`), resolving its buffers and images
 /// through `loader` (which hashes every external file it reads).
 pub(super) fn read(path: &Path, bytes: &[u8], loader: &mut Loader) -> Result<AssetMesh, String> {
-    let file = gltf::Gltf::from_slice(bytes).map_err(|e| format!("not a valid glTF file ({e})"))?;
+    let file = validated(bytes)?;
     let mut buffers: Vec<Vec<u8>> = Vec::new();
     for b in file.buffers() {
         let data = match b.source() {

@@ -26,60 +26,90 @@ fn normalised(x: &Examples) -> Vec<f32> {
     out
 }
 
+/// The training rows, L2-normalised once, against which test rows are
+/// classified as they come.
+#[derive(Clone, Debug)]
+pub struct KnnIndex {
+    rows: Vec<f32>,
+    labels: Vec<u32>,
+    dims: usize,
+    classes: usize,
+}
+
+impl KnnIndex {
+    /// The index of `train` over `classes` classes.
+    pub fn new(train: &Examples, classes: usize) -> Self {
+        KnnIndex {
+            rows: normalised(train),
+            labels: train.labels.clone(),
+            dims: train.dims,
+            classes,
+        }
+    }
+
+    /// Rows of `test` that their `k` most similar training rows classify
+    /// correctly; 0 when either set is empty or their dimensions differ.
+    pub fn correct(&self, test: &Examples, k: usize) -> usize {
+        let (n, m, d) = (self.labels.len(), test.labels.len(), self.dims);
+        if n == 0 || m == 0 || d == 0 || test.dims != d {
+            return 0;
+        }
+        let k = k.clamp(1, n);
+        let b = normalised(test);
+        let mut correct = 0usize;
+        let mut sims = vec![0.0f32; BLOCK.min(m) * n];
+        let mut order: Vec<usize> = Vec::with_capacity(n);
+        for start in (0..m).step_by(BLOCK) {
+            let rows = BLOCK.min(m - start);
+            let block = &b[start * d..(start + rows) * d];
+            let dst = &mut sims[..rows * n];
+            // [rows, d] · [d, n]: the training rows, read as columns.
+            if gemm::matmul(
+                dst,
+                View::rows(block, [rows, d]),
+                View::transposed(&self.rows, [d, n]),
+                false,
+            )
+            .is_none()
+            {
+                return 0;
+            }
+            for (r, row) in dst.chunks(n).enumerate() {
+                order.clear();
+                order.extend(0..n);
+                let by_similarity =
+                    |&i: &usize, &j: &usize| row[j].total_cmp(&row[i]).then(i.cmp(&j));
+                if k < n {
+                    order.select_nth_unstable_by(k - 1, by_similarity);
+                }
+                let mut votes = vec![0.0f64; self.classes.max(1)];
+                for &i in &order[..k] {
+                    if let Some(v) = votes.get_mut(self.labels[i] as usize) {
+                        *v += f64::from((row[i] / TEMPERATURE).exp());
+                    }
+                }
+                let best = votes
+                    .iter()
+                    .enumerate()
+                    .fold(
+                        (0, f64::NEG_INFINITY),
+                        |b, (c, &v)| if v > b.1 { (c, v) } else { b },
+                    )
+                    .0;
+                if best as u32 == test.labels[start + r] {
+                    correct += 1;
+                }
+            }
+        }
+        correct
+    }
+}
+
 /// Share of `test` rows that the `k` most similar `train` rows classify
 /// correctly; 0 when either set is empty or their dimensions differ.
 pub fn knn_top1(train: &Examples, test: &Examples, classes: usize, k: usize) -> f64 {
-    let (n, m, d) = (train.labels.len(), test.labels.len(), train.dims);
-    if n == 0 || m == 0 || d == 0 || test.dims != d {
-        return 0.0;
-    }
-    let k = k.clamp(1, n);
-    let (a, b) = (normalised(train), normalised(test));
-    let mut correct = 0usize;
-    let mut sims = vec![0.0f32; BLOCK * n];
-    let mut order: Vec<usize> = Vec::with_capacity(n);
-    for start in (0..m).step_by(BLOCK) {
-        let rows = BLOCK.min(m - start);
-        let block = &b[start * d..(start + rows) * d];
-        let dst = &mut sims[..rows * n];
-        // [rows, d] · [d, n]: the training rows, read as columns.
-        if gemm::matmul(
-            dst,
-            View::rows(block, [rows, d]),
-            View::transposed(&a, [d, n]),
-            false,
-        )
-        .is_none()
-        {
-            return 0.0;
-        }
-        for (r, row) in dst.chunks(n).enumerate() {
-            order.clear();
-            order.extend(0..n);
-            let by_similarity = |&i: &usize, &j: &usize| row[j].total_cmp(&row[i]).then(i.cmp(&j));
-            if k < n {
-                order.select_nth_unstable_by(k - 1, by_similarity);
-            }
-            let mut votes = vec![0.0f64; classes.max(1)];
-            for &i in &order[..k] {
-                if let Some(v) = votes.get_mut(train.labels[i] as usize) {
-                    *v += f64::from((row[i] / TEMPERATURE).exp());
-                }
-            }
-            let best = votes
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f64::NEG_INFINITY),
-                    |b, (c, &v)| if v > b.1 { (c, v) } else { b },
-                )
-                .0;
-            if best as u32 == test.labels[start + r] {
-                correct += 1;
-            }
-        }
-    }
-    correct as f64 / m as f64
+    let correct = KnnIndex::new(train, classes).correct(test, k);
+    correct as f64 / test.labels.len().max(1) as f64
 }
 
 #[cfg(test)]

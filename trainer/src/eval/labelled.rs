@@ -111,6 +111,9 @@ pub struct LoadOptions {
     pub format: Option<Format>,
     /// Keep at most this many images per class in each split.
     pub limit_per_class: Option<usize>,
+    /// Keep at most this many images per class in the test split (instead of
+    /// `limit_per_class`).
+    pub test_limit_per_class: Option<usize>,
     /// Seed of the stratified split (sets without their own).
     pub seed: u64,
     /// Fraction of each class held out as test (sets without their own split).
@@ -122,6 +125,7 @@ impl Default for LoadOptions {
         LoadOptions {
             format: None,
             limit_per_class: None,
+            test_limit_per_class: None,
             seed: 0,
             test_fraction: 0.2,
         }
@@ -213,8 +217,12 @@ pub fn open(root: &Path, options: &LoadOptions) -> Result<LabelledSet, LabelledE
         Format::Cifar => open_cifar(root)?,
         Format::ImageFolder => open_folder(root, options)?,
     };
-    if let Some(limit) = options.limit_per_class {
-        for split in [&mut set.train, &mut set.test] {
+    let test_limit = options.test_limit_per_class.or(options.limit_per_class);
+    for (split, limit) in [
+        (&mut set.train, options.limit_per_class),
+        (&mut set.test, test_limit),
+    ] {
+        if let Some(limit) = limit {
             let mut seen = vec![0usize; set.classes.len()];
             split.retain(|(_, c)| {
                 let n = &mut seen[*c as usize];

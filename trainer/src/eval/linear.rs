@@ -134,19 +134,70 @@ fn top1<Bk: Backend>(
     right as f64 / labels.len().max(1) as f64
 }
 
-/// Trains a linear classifier over `classes` classes on `train` and returns
-/// its top-1 on `train` and `test` (both standardised with `train`'s statistics).
-pub fn fit_and_score(
-    train: &Examples,
-    test: &Examples,
+/// A trained linear classifier with the standardisation of its training
+/// features, held on the host so that test features can be scored as they
+/// are computed.
+#[derive(Clone, Debug)]
+pub struct LinearProbe {
+    mean: Vec<f32>,
+    inv: Vec<f32>,
+    /// `[dims, classes]`, row-major.
+    weight: Vec<f32>,
+    bias: Vec<f32>,
     classes: usize,
-    config: &ClassifierConfig,
-) -> Accuracy {
+    /// Top-1 on the training split.
+    pub train_top1: f64,
+}
+
+impl LinearProbe {
+    /// The predicted class of every row of `x` (`[n, dims]`, raw features).
+    pub fn predict(&self, x: &Examples) -> Vec<u32> {
+        let d = self.mean.len();
+        if x.dims != d || d == 0 {
+            return vec![u32::MAX; x.len()];
+        }
+        let k = self.classes;
+        let mut standard = vec![0f32; d];
+        x.features
+            .chunks(d)
+            .map(|row| {
+                for (j, v) in row.iter().enumerate() {
+                    standard[j] = (v - self.mean[j]) * self.inv[j];
+                }
+                let mut logits = self.bias.clone();
+                for (j, v) in standard.iter().enumerate() {
+                    let w = &self.weight[j * k..(j + 1) * k];
+                    logits.iter_mut().zip(w).for_each(|(l, w)| *l += v * w);
+                }
+                let best = logits
+                    .iter()
+                    .enumerate()
+                    .fold(
+                        (0, f32::NEG_INFINITY),
+                        |b, (c, &v)| if v > b.1 { (c, v) } else { b },
+                    );
+                best.0 as u32
+            })
+            .collect()
+    }
+
+    /// Rows of `x` classified correctly.
+    pub fn correct(&self, x: &Examples) -> usize {
+        self.predict(x)
+            .iter()
+            .zip(&x.labels)
+            .filter(|(p, y)| p == y)
+            .count()
+    }
+}
+
+/// Trains a linear classifier over `classes` classes on `train` (standardised
+/// with its own statistics).
+pub fn fit(train: &Examples, classes: usize, config: &ClassifierConfig) -> LinearProbe {
     let device = Default::default();
     let d = train.dims.max(1);
     let (mean, inv) = moments(train);
     let xtrain = standardised(train, &mean, &inv);
-    let xtest = standardised(test, &mean, &inv);
     B::seed(&device, config.seed);
     let mut model: Linear<B> = LinearConfig::new(d, classes.max(2)).init(&device);
     let mut optim = SgdConfig::new()
@@ -181,9 +232,47 @@ pub fn fit_and_score(
         }
     }
     let eval = model.valid();
+    let train_top1 = top1(&eval, &xtrain, &train.labels, d, &device);
+    let host = |t: Tensor<Flex, 2>| {
+        t.into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .unwrap_or_default()
+    };
+    let weight = host(eval.weight.val());
+    let bias = eval
+        .bias
+        .as_ref()
+        .map(|b| {
+            b.val()
+                .into_data()
+                .convert::<f32>()
+                .to_vec::<f32>()
+                .unwrap_or_default()
+        })
+        .unwrap_or_else(|| vec![0.0; classes.max(2)]);
+    LinearProbe {
+        mean,
+        inv,
+        weight,
+        bias,
+        classes: classes.max(2),
+        train_top1,
+    }
+}
+
+/// Trains a linear classifier over `classes` classes on `train` and returns
+/// its top-1 on `train` and `test` (both standardised with `train`'s statistics).
+pub fn fit_and_score(
+    train: &Examples,
+    test: &Examples,
+    classes: usize,
+    config: &ClassifierConfig,
+) -> Accuracy {
+    let probe = fit(train, classes, config);
     Accuracy {
-        train: top1(&eval, &xtrain, &train.labels, d, &device),
-        test: top1(&eval, &xtest, &test.labels, d, &device),
+        train: probe.train_top1,
+        test: probe.correct(test) as f64 / test.len().max(1) as f64,
     }
 }
 
@@ -231,6 +320,13 @@ mod tests {
             &config,
         );
         assert!(acc.test > 0.98, "{acc:?}");
+        // The host-side prediction agrees with the trained network's.
+        let train = separable(600, 20, 5, 1, false);
+        let probe = fit(&train, 5, &config);
+        assert_eq!(
+            probe.correct(&train) as f64 / train.len() as f64,
+            probe.train_top1
+        );
         let acc = fit_and_score(
             &separable(600, 20, 5, 3, true),
             &separable(1000, 20, 5, 4, true),

@@ -1,15 +1,18 @@
 //! The linear probe (Goyal et al., ICCV 2019): the backbone frozen, each
 //! chosen layer's activations average-pooled to a grid of about `dims`
 //! values, a linear classifier per layer trained on the training split's
-//! features (computed once and cached in memory) and scored top-1 on the
-//! test split; beside it the k-NN probe ([`super::knn`]) on the same features.
+//! features (computed once and held in memory) and scored top-1 on the test
+//! split; beside it the k-NN probe ([`super::knn`]) on the same features.
+//! Test features are scored as they are computed, a chunk at a time, so a
+//! large test split (Fashion-MNIST's 10,000) costs no memory.
 
 use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::adaptive_avg_pool2d;
 
+use super::knn::KnnIndex;
 use super::labelled::LabelledSet;
-use super::linear::{Accuracy, ClassifierConfig, Examples, fit_and_score};
+use super::linear::{Accuracy, ClassifierConfig, Examples, fit};
 use crate::model::Backbone;
 use crate::real::to_tensor;
 use crate::train::normalise;
@@ -27,6 +30,31 @@ pub struct ProbeConfig {
     pub batch: usize,
     /// The linear classifier's schedule.
     pub classifier: ClassifierConfig,
+    /// Which batch-norm statistics the frozen backbone normalises with.
+    #[serde(default)]
+    pub norm_stats: NormStats,
+}
+
+/// Batch-norm statistics of the frozen backbone in a probe.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NormStats {
+    /// The running statistics of pretraining (of the synthetic frames).
+    #[default]
+    Trained,
+    /// Re-estimated on the probe's training images before any feature is
+    /// taken (AdaBN; no labels are used): the same for every backbone,
+    /// random init included.
+    Target,
+}
+
+impl std::fmt::Display for NormStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NormStats::Trained => "trained",
+            NormStats::Target => "target",
+        })
+    }
 }
 
 /// One layer's probe result.
@@ -113,43 +141,137 @@ pub struct ProbeReport {
     pub skipped: usize,
 }
 
-/// Runs the probe of `backbone` (in inference mode) on `set`.
+/// Test images whose features are computed and scored at once.
+const TEST_CHUNK: usize = 512;
+
+/// The training features do not fit in memory.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the probe's training features need about {needed_gib:.1} GiB ({images} images × about \
+     {dims} values × {layers} layers, 4 bytes each, and a copy of the largest layer) and \
+     {available_gib:.1} GiB of memory is available: lower --limit-per-class, --dims or --layers"
+)]
+pub struct ProbeError {
+    /// Estimated need, GiB.
+    pub needed_gib: f64,
+    /// Available memory, GiB.
+    pub available_gib: f64,
+    /// Training images.
+    pub images: usize,
+    /// Values per feature vector, about.
+    pub dims: usize,
+    /// Layers probed.
+    pub layers: usize,
+}
+
+/// Checks that `images` training feature vectors of about `dims` values per
+/// layer fit in `available` bytes (all layers, plus two working copies of one).
+pub fn check_memory(
+    images: usize,
+    dims: usize,
+    layers: usize,
+    available: u64,
+) -> Result<(), ProbeError> {
+    // A layer's pooled grid rounds to about dims; allow a quarter more.
+    let per_layer = images as f64 * dims as f64 * 1.25 * 4.0;
+    let needed = per_layer * (layers as f64 + 2.0);
+    if needed <= available as f64 {
+        return Ok(());
+    }
+    let gib = |b: f64| b / (1u64 << 30) as f64;
+    Err(ProbeError {
+        needed_gib: gib(needed),
+        available_gib: gib(available as f64),
+        images,
+        dims,
+        layers,
+    })
+}
+
+/// Memory the system can still give, bytes (`MemAvailable` of
+/// `/proc/meminfo`); `None` where it cannot be read.
+pub fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Runs the probe of `backbone` (in inference mode) on `set`; refuses, before
+/// any work, training features that would not fit in the available memory.
 pub fn probe<B: Backend>(
     backbone: &Backbone<B>,
     set: &LabelledSet,
     config: &ProbeConfig,
     device: &B::Device,
     progress: &mut dyn FnMut(&str, usize, usize),
-) -> ProbeReport {
-    let backbone = backbone.clone().no_grad();
+) -> Result<ProbeReport, ProbeError> {
+    if let Some(available) = available_memory() {
+        check_memory(set.train.len(), config.dims, config.layers.len(), available)?;
+    }
+    let mut backbone = backbone.clone().no_grad();
+    if config.norm_stats == NormStats::Target {
+        progress("batch-norm statistics of the training images", 0, 1);
+        let size = config.size;
+        let batches = set.train.chunks(config.batch.max(1)).filter_map(|chunk| {
+            let (images, _, _) = set.inputs::<rand_chacha::ChaCha8Rng>(chunk, size, None);
+            (images.len() > 1).then(|| normalise(to_tensor::<B>(&images, size, device)))
+        });
+        backbone = backbone.recalibrate_norms(batches);
+    }
     let (train, s1) = features(&backbone, set, &set.train, config, device, &mut |d, t| {
         progress("train features", d, t)
     });
-    let (test, s2) = features(&backbone, set, &set.test, config, device, &mut |d, t| {
-        progress("test features", d, t)
-    });
-    let mut layers = Vec::new();
-    for ((name, (tr, channels, grid)), (te, _, _)) in config.layers.iter().zip(train).zip(test) {
+    let classes = set.classes.len();
+    let mut fitted = Vec::new();
+    for (name, (tr, channels, grid)) in config.layers.iter().zip(train) {
         progress(&format!("classifier on {name}"), 0, 1);
-        let top1 = fit_and_score(&tr, &te, set.classes.len(), &config.classifier);
-        progress(&format!("k-NN on {name}"), 0, 1);
-        let knn_top1 = super::knn::knn_top1(&tr, &te, set.classes.len(), super::knn::K);
-        layers.push(LayerScore {
-            layer: name.clone(),
-            channels,
-            grid,
-            dims: tr.dims,
-            top1,
-            knn_top1,
-        });
+        let linear = fit(&tr, classes, &config.classifier);
+        let dims = tr.dims;
+        let knn = KnnIndex::new(&tr, classes);
+        drop(tr);
+        fitted.push((name, linear, knn, channels, grid, dims));
     }
-    ProbeReport {
-        classes: set.classes.len(),
+    let mut right = vec![(0usize, 0usize); fitted.len()];
+    let (mut tested, mut s2) = (0usize, 0usize);
+    let total = set.test.len();
+    for chunk in set.test.chunks(TEST_CHUNK) {
+        let (test, s) = features(&backbone, set, chunk, config, device, &mut |_, _| {});
+        s2 += s;
+        tested += chunk.len() - s;
+        for (r, ((_, linear, knn, ..), (te, _, _))) in
+            right.iter_mut().zip(fitted.iter().zip(&test))
+        {
+            r.0 += linear.correct(te);
+            r.1 += knn.correct(te, super::knn::K);
+        }
+        progress("test features, scored", (tested + s2).min(total), total);
+    }
+    let share = |n: usize| n as f64 / tested.max(1) as f64;
+    let layers = fitted
+        .into_iter()
+        .zip(right)
+        .map(
+            |((name, linear, _, channels, grid, dims), (lin, knn))| LayerScore {
+                layer: name.clone(),
+                channels,
+                grid,
+                dims,
+                top1: Accuracy {
+                    train: linear.train_top1,
+                    test: share(lin),
+                },
+                knn_top1: share(knn),
+            },
+        )
+        .collect();
+    Ok(ProbeReport {
+        classes,
         train_images: set.train.len() - s1,
-        test_images: set.test.len() - s2,
+        test_images: tested,
         skipped: s1 + s2,
         layers,
-    }
+    })
 }
 
 impl ProbeReport {
@@ -171,5 +293,23 @@ impl ProbeReport {
             );
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_that_do_not_fit_are_refused_naming_the_options() {
+        // 2,000 images × 9,216 values × 5 layers: about 0.6 GiB.
+        assert!(check_memory(2000, 9216, 5, 8 << 30).is_ok());
+        let e = check_memory(2000, 9216, 5, 256 << 20).unwrap_err();
+        assert!(e.needed_gib > 0.5 && e.needed_gib < 0.7, "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("2000 images") && text.contains("--limit-per-class"),
+            "{text}"
+        );
     }
 }

@@ -92,6 +92,19 @@ impl<B: Backend> AlexNet<B> {
         }
     }
 
+    /// The blocks, in order, to change (batch-norm recalibration).
+    pub fn blocks_mut(&mut self) -> Vec<&mut ConvBlock<B>> {
+        vec![
+            &mut self.conv1,
+            &mut self.conv2,
+            &mut self.conv3,
+            &mut self.conv4,
+            &mut self.conv5,
+            &mut self.fc6,
+            &mut self.fc7,
+        ]
+    }
+
     /// The blocks with their names, in order.
     pub fn blocks(&self) -> Vec<(&'static str, &ConvBlock<B>)> {
         let blocks = [

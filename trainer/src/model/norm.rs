@@ -61,6 +61,11 @@ pub struct BatchNorm2d<B: Backend> {
     pub momentum: f64,
     /// Added to the variance before the square root.
     pub epsilon: f64,
+    /// Normalise with batch statistics (updating the running ones) even
+    /// without gradients: set while the statistics are re-estimated on
+    /// another domain ([`super::Backbone::recalibrate_norms`]).
+    #[module(skip)]
+    pub recalibrating: bool,
 }
 
 impl<B: Backend> BatchNorm2d<B> {
@@ -73,13 +78,14 @@ impl<B: Backend> BatchNorm2d<B> {
             running_var: RunningState::new(Tensor::ones([channels], device)),
             momentum: MOMENTUM,
             epsilon: EPSILON,
+            recalibrating: false,
         }
     }
 
     /// Normalises with batch statistics (updating the running ones) when the
     /// backend tracks gradients, else with the running statistics.
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        if B::ad_enabled(&x.device()) {
+        if self.recalibrating || B::ad_enabled(&x.device()) {
             self.forward_train(x)
         } else {
             self.forward_eval(x)

@@ -54,6 +54,17 @@ impl<B: Backend> SmallBackbone<B> {
         Features { layers }
     }
 
+    /// The blocks, in order, to change (batch-norm recalibration).
+    pub fn blocks_mut(&mut self) -> Vec<&mut ConvBlock<B>> {
+        vec![
+            &mut self.conv1,
+            &mut self.conv2,
+            &mut self.conv3,
+            &mut self.conv4,
+            &mut self.conv5,
+        ]
+    }
+
     /// The blocks with their names, in order.
     pub fn blocks(&self) -> Vec<(&'static str, &ConvBlock<B>)> {
         let blocks = [
