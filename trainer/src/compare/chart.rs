@@ -75,14 +75,15 @@ pub fn chart(
                 [70, 110, 200]
             };
             c.rect(label_w, y, x_of(v.mean) - label_w, BAR_H, colour);
-            let mut label = format!("{} %", fmt_num(100.0 * v.mean));
+            let mut label = format!("{:.1} %", 100.0 * v.mean);
             if v.n() > 1 {
                 let (lo, hi) = (x_of(v.mean - v.sd), x_of(v.mean + v.sd));
                 let mid = y + BAR_H / 2;
                 c.rect(lo, mid - 1, (hi - lo).max(1), 2, [20, 20, 20]);
                 c.rect(lo, y + 3, 2, BAR_H - 6, [20, 20, 20]);
                 c.rect(hi - 1, y + 3, 2, BAR_H - 6, [20, 20, 20]);
-                label = format!("{} ± {} %", fmt_num(100.0 * v.mean), fmt_num(100.0 * v.sd));
+                // The bitmap font has ASCII only.
+                label = format!("{:.1} +- {:.1} %", 100.0 * v.mean, 100.0 * v.sd);
             }
             c.text(label_w + PANEL_W + 6, y + 5, &label, [20, 20, 20]);
         }
